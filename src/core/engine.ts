@@ -1,0 +1,1206 @@
+// The trade engine: a pure, deterministic state machine. apply(command) mutates the state and
+// appends events; no I/O, no clock, no Math.random — time and sequence come in the command and
+// stochastic rounding draws from a PRNG that is part of the state, so replay is exact.
+import { createHash } from 'node:crypto';
+import { gcd, isSafeNonNegative, MAX_SAFE, mulDivCeil, mulDivFloor, mulDivRem } from './arith.js';
+import { FastBook, Order, type Book } from './book.js';
+import { Prng } from './prng.js';
+import {
+  ErrorCode,
+  ErrorMessage,
+  type AddAsset,
+  type AddMarket,
+  type AddWithdrawalAddress,
+  type ApiKeyView,
+  type AssetConfig,
+  type BalanceView,
+  type BookOrderView,
+  type CancelOrder,
+  type Command,
+  type CommandResult,
+  type CreateApiKey,
+  type CreateUser,
+  type Depth,
+  type EngineApi,
+  type EngineConfig,
+  type EngineEvent,
+  type EstimateOk,
+  type Failure,
+  type MarketConfig,
+  type ModifyOrder,
+  type OrderClosed,
+  type OrderRecord,
+  type PlaceOrder,
+  type PositionView,
+  type Result,
+  type Ticker,
+  type TickerChanged,
+  type TickerFields,
+  type UserView,
+  type Withdraw,
+} from './types.js';
+import { TradeWindow, VolumeWindow, type TradeWindowState } from './window.js';
+
+const PPM = 1_000_000;
+
+export type BookFactory = () => Book;
+
+function fail(code: Exclude<ErrorCode, 0>, message: string): Failure {
+  return { ok: false, code, message };
+}
+
+class AssetState {
+  constructor(
+    public readonly config: AssetConfig,
+    /** Dense index into per-user balance arrays. */
+    public readonly index: number,
+  ) {}
+}
+
+class MarketState {
+  /** Counter units of a trade = quantity * price * mul / div (scales reduced by their gcd). */
+  readonly mul: number;
+  readonly div: number;
+  readonly window = new TradeWindow();
+  last: number | null = null;
+  /** Ticker as last reported in a TickerChanged, to report only what changed. */
+  reported: TickerFields = { last: null, bid: null, ask: null, low: null, high: null, volume: 0 };
+  tickerTime = 0;
+  dirty = false;
+
+  constructor(
+    public readonly config: MarketConfig,
+    public readonly index: number,
+    public readonly base: AssetState,
+    public readonly counter: AssetState,
+    public readonly book: Book,
+  ) {
+    const num = counter.config.scale;
+    const den = base.config.scale * config.priceScale;
+    const g = gcd(num, den);
+    this.mul = num / g;
+    this.div = den / g;
+  }
+}
+
+class User {
+  available: number[] = [];
+  reserved: number[] = [];
+  /** Live orders by id, in id order. */
+  readonly orders = new Map<number, Order>();
+  /** Live orders by tonce. */
+  readonly tonces = new Map<number, Order>();
+  /** Highest tonce accepted since the last CancelAllOrders ('increasing' rule). */
+  lastTonce = 0;
+  /** 30-day volume windows by asset index. */
+  readonly volumes = new Map<number, VolumeWindow>();
+  /** Net traded position by asset index: [position, through]. */
+  readonly positions = new Map<number, [number, number]>();
+  /** `${asset}:${address}` */
+  readonly addresses = new Set<string>();
+
+  constructor(
+    public readonly id: number,
+    public readonly publicKey: string,
+    public readonly cookie: string,
+  ) {}
+
+  ensure(assetCount: number): void {
+    while (this.available.length < assetCount) {
+      this.available.push(0);
+      this.reserved.push(0);
+    }
+  }
+}
+
+interface ApiKeyState {
+  accessId: string;
+  userId: number;
+  secretKey: string;
+  permissions: ('read' | 'trade')[];
+  revoked: boolean;
+}
+
+/** Serialised form of the engine (see serialize / restore). */
+interface EngineSnapshot {
+  format: 1;
+  config: { tonceRule: EngineConfig['tonceRule']; maxOpenOrders: number; seed: number };
+  assets: AssetConfig[];
+  markets: MarketConfig[];
+  lastSeq: number;
+  now: number;
+  nextOrderId: number;
+  nextUserId: number;
+  prng: [number, number, number, number];
+  users: {
+    id: number;
+    publicKey: string;
+    cookie: string;
+    available: number[];
+    reserved: number[];
+    lastTonce: number;
+    volumes: [number, [number, number][]][];
+    positions: [number, number, number][];
+    addresses: string[];
+  }[];
+  apiKeys: ApiKeyState[];
+  /** Per market: last price, ticker as reported, its time, the 24 h window, and resting orders in priority order (bids then asks). */
+  marketStates: {
+    last: number | null;
+    reported: TickerFields;
+    tickerTime: number;
+    window: TradeWindowState;
+    orders: [number, number, number, number, number, number, number | null, boolean, number, number][];
+  }[];
+}
+
+/** Reservation a limit order needs: counter units for a bid, base units for an ask. */
+function reservationFor(m: MarketState, isBid: boolean, quantity: number, price: number): number {
+  return isBid ? mulDivCeil(quantity * m.mul, price, m.div) : quantity;
+}
+
+export class Engine implements EngineApi {
+  private readonly assetList: AssetState[] = [];
+  private readonly assetByCode = new Map<number, AssetState>();
+  private readonly marketList: MarketState[] = [];
+  private readonly marketByPair = new Map<number, MarketState>();
+  private readonly userMap = new Map<number, User>();
+  private readonly orderIndex = new Map<number, Order>();
+  private readonly sessions = new Map<number, Set<Order>>();
+  private readonly apiKeyMap = new Map<string, ApiKeyState>();
+  private prng: Prng;
+  private nextOrderId = 1;
+  private nextUserId = 1;
+  private readonly dirtyMarkets: MarketState[] = [];
+  /** (userId * 2^16 + assetIndex) pairs whose trade volume changed in this command. */
+  private readonly dirtyVolumes: number[] = [];
+  private out: EngineEvent[] = [];
+  lastSeq = 0;
+  now = 0;
+
+  constructor(
+    private readonly config: EngineConfig,
+    private readonly bookFactory: BookFactory = () => new FastBook(),
+  ) {
+    this.prng = new Prng(config.seed);
+    for (const a of config.assets) {
+      const r = this.addAsset(a);
+      if (r !== null) throw new Error(`invalid asset ${JSON.stringify(a)}: ${r}`);
+    }
+    for (const m of config.markets) {
+      const r = this.addMarket(m);
+      if (r !== null) throw new Error(`invalid market ${m.base}:${m.counter}: ${r}`);
+    }
+  }
+
+  // ------------------------------------------------------------------ apply
+
+  apply(cmd: Command, out: EngineEvent[]): CommandResult {
+    this.lastSeq = cmd.seq;
+    if (cmd.time > this.now) this.now = cmd.time;
+    this.out = out;
+    let result: CommandResult;
+    switch (cmd.type) {
+      case 'PlaceOrder':
+        result = this.placeOrder(cmd);
+        break;
+      case 'ModifyOrder':
+        result = this.modifyOrder(cmd);
+        break;
+      case 'CancelOrder':
+        result = this.cancelOrder(cmd);
+        break;
+      case 'CancelAllOrders':
+        result = this.cancelAllOrders(cmd.userId);
+        break;
+      case 'Disconnect':
+        result = this.closeSession(cmd.sessionId);
+        break;
+      case 'ServerStarted':
+        result = this.closeAllSessions();
+        break;
+      case 'Tick':
+        result = this.tick();
+        break;
+      case 'CreateUser':
+        result = this.createUser(cmd);
+        break;
+      case 'Deposit':
+        result = this.deposit(cmd.userId, cmd.asset, cmd.amount);
+        break;
+      case 'Withdraw':
+        result = this.withdraw(cmd);
+        break;
+      case 'AddWithdrawalAddress':
+        result = this.addWithdrawalAddress(cmd);
+        break;
+      case 'AddAsset':
+        result = this.addAssetCommand(cmd);
+        break;
+      case 'AddMarket':
+        result = this.addMarketCommand(cmd);
+        break;
+      case 'CreateApiKey':
+        result = this.createApiKey(cmd);
+        break;
+      case 'RevokeApiKey': {
+        const key = this.apiKeyMap.get(cmd.accessId);
+        if (key === undefined || key.revoked) result = fail(ErrorCode.NOT_FOUND, 'There is no such API key.');
+        else {
+          key.revoked = true;
+          result = { ok: true };
+        }
+        break;
+      }
+      default:
+        result = fail(ErrorCode.INVALID, 'Unknown command.');
+    }
+    this.flushTickers();
+    this.flushVolumes();
+    return result;
+  }
+
+  // ------------------------------------------------------------------ orders
+
+  private placeOrder(c: PlaceOrder): CommandResult {
+    const m = this.marketFor(c.base, c.counter);
+    if (m === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.INVALID_PAIR);
+    if (!this.isTrading(m)) return fail(ErrorCode.INVALID, 'The market is not open for trading.');
+    const u = this.userMap.get(c.userId);
+    if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
+    const tonce = c.tonce ?? null;
+    if (tonce === 0) return fail(ErrorCode.INVALID, ErrorMessage.TONCE_ZERO);
+    const hasQ = c.quantity !== undefined;
+    const hasP = c.price !== undefined;
+    const hasT = c.total !== undefined;
+    if (hasP) {
+      if (!hasQ) return fail(ErrorCode.INVALID, 'You must specify quantity with price.');
+      if (hasT) return fail(ErrorCode.INVALID, 'You must not specify total with price.');
+      if (c.price === 0) return fail(ErrorCode.INVALID, ErrorMessage.PRICE_ZERO);
+      if (c.quantity === 0) return fail(ErrorCode.INVALID, ErrorMessage.QUANTITY_ZERO);
+    } else {
+      if (!hasQ && !hasT) return fail(ErrorCode.INVALID, ErrorMessage.QUANTITY_OR_TOTAL);
+      if (hasQ && hasT) return fail(ErrorCode.INVALID, 'You must not specify both quantity and total.');
+      if (hasQ && c.quantity === 0) return fail(ErrorCode.INVALID, ErrorMessage.QUANTITY_ZERO);
+      if (hasT && c.total === 0) return fail(ErrorCode.INVALID, ErrorMessage.TOTAL_ZERO);
+    }
+    const amount = hasT ? c.total! : c.quantity!;
+    if (!Number.isSafeInteger(amount)) return fail(ErrorCode.INVALID, 'Quantity and total must be safe integers.');
+    if (hasP && (!Number.isSafeInteger(c.price) || c.price! < 0)) return fail(ErrorCode.INVALID, 'Price must be a positive integer.');
+    if (tonce !== null) {
+      if (!Number.isSafeInteger(tonce)) return fail(ErrorCode.INVALID, 'Tonce must be a safe integer.');
+      if (this.config.tonceRule === 'unique' ? u.tonces.has(tonce) : tonce <= u.lastTonce) {
+        return fail(ErrorCode.TONCE_SEQUENCE, ErrorMessage.TONCE_SEQUENCE);
+      }
+    }
+    if (!hasP) return this.marketOrder(m, u, tonce, hasT, amount);
+    return this.limitOrder(c, m, u, tonce);
+  }
+
+  private limitOrder(c: PlaceOrder, m: MarketState, u: User, tonce: number | null): CommandResult {
+    const isBid = c.quantity! > 0;
+    const quantity = Math.abs(c.quantity!);
+    const price = this.roundToTick(m, c.price!, isBid);
+    if (price === 0) return fail(ErrorCode.INVALID, ErrorMessage.PRICE_ZERO);
+    // The trade total at the order's price must be representable, on either side.
+    if (mulDivCeil(quantity * m.mul, price, m.div) > MAX_SAFE || quantity * m.mul > MAX_SAFE) {
+      return fail(ErrorCode.INVALID, ErrorMessage.TOTAL_OVERFLOW);
+    }
+    if (u.orders.size >= this.config.maxOpenOrders) return fail(ErrorCode.TOO_MANY_ORDERS, ErrorMessage.TOO_MANY_ORDERS);
+    if (c.postOnly === true && this.crosses(m, isBid, price)) return fail(ErrorCode.POST_ONLY, ErrorMessage.POST_ONLY);
+    const asset = isBid ? m.counter : m.base;
+    const need = reservationFor(m, isBid, quantity, price);
+    if (u.available[asset.index]! < need) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
+
+    const persist = c.persist === undefined ? true : c.persist;
+    const order = new Order(this.nextOrderId++, u.id, m.index, isBid, quantity, price, this.now, tonce, persist !== false, c.sessionId, need);
+    u.available[asset.index]! -= need;
+    u.reserved[asset.index]! += need;
+    this.balanceChanged(u, asset);
+    if (tonce !== null) {
+      u.tonces.set(tonce, order);
+      if (tonce > u.lastTonce) u.lastTonce = tonce;
+    }
+    u.orders.set(order.id, order);
+    this.matchLimit(m, order, u);
+    if (order.remaining > 0) {
+      if (persist === 'fill_or_kill') this.closeOrder(m, order, 'killed', false);
+      else this.rest(m, order);
+    }
+    this.touch(m);
+    return { ok: true, id: order.id, time: order.time };
+  }
+
+  /** Puts an order that survived matching on the book. */
+  private rest(m: MarketState, order: Order): void {
+    m.book.insert(order);
+    this.orderIndex.set(order.id, order);
+    if (!order.persist) {
+      let set = this.sessions.get(order.sessionId);
+      if (set === undefined) this.sessions.set(order.sessionId, (set = new Set()));
+      set.add(order);
+    }
+    this.out.push({
+      type: 'OrderOpened',
+      userId: order.userId,
+      id: order.id,
+      tonce: order.tonce,
+      base: m.config.base,
+      counter: m.config.counter,
+      quantity: order.isBid ? order.remaining : -order.remaining,
+      price: order.price,
+      time: order.time,
+    });
+  }
+
+  /** Matches a limit order (new or modified) against the opposite side while it crosses. */
+  private matchLimit(m: MarketState, taker: Order, u: User): void {
+    const book = m.book;
+    const isBid = taker.isBid;
+    while (taker.remaining > 0) {
+      const maker = book.best(!isBid);
+      if (maker === null || (isBid ? maker.price > taker.price : maker.price < taker.price)) break;
+      const q = taker.remaining < maker.remaining ? taker.remaining : maker.remaining;
+      const makerUser = this.userMap.get(maker.userId)!;
+      if (isBid) this.trade(m, taker, u, maker, makerUser, q, maker.price, true);
+      else this.trade(m, maker, makerUser, taker, u, q, maker.price, false);
+    }
+  }
+
+  private marketOrder(m: MarketState, u: User, tonce: number | null, byTotal: boolean, amount: number): CommandResult {
+    const isBid = amount > 0;
+    let left = Math.abs(amount);
+    if (tonce !== null && tonce > u.lastTonce) u.lastTonce = tonce;
+    const book = m.book;
+    const base = m.base.index;
+    const counter = m.counter.index;
+    while (left > 0) {
+      const maker = book.best(!isBid);
+      if (maker === null) break;
+      const price = maker.price;
+      const makerUser = this.userMap.get(maker.userId)!;
+      let q = maker.remaining;
+      if (byTotal) q = Math.min(q, mulDivFloor(left, m.div, price * m.mul));
+      else q = Math.min(q, left);
+      if (isBid) {
+        const rate = makerUser === u ? 0 : this.feeRate(u, m, true);
+        q = Math.min(q, this.affordable(m, u.available[counter]!, price, rate));
+      } else {
+        q = Math.min(q, u.available[base]!);
+      }
+      if (q <= 0) break;
+      const total = isBid
+        ? this.trade(m, null, u, maker, makerUser, q, price, true, tonce)
+        : this.trade(m, maker, makerUser, null, u, q, price, false, tonce);
+      left -= byTotal ? total : q;
+    }
+    this.touch(m);
+    return { ok: true, remaining: Math.max(left, 0) };
+  }
+
+  /** Largest quantity whose worst-case total plus worst-case fee fits in `funds` at `price`. */
+  private affordable(m: MarketState, funds: number, price: number, ratePpm: number): number {
+    // Largest total t with t + ceil(t * rate) <= funds; the floor below overshoots by at most one.
+    let t = funds;
+    if (ratePpm > 0) {
+      t = mulDivFloor(funds, PPM, PPM + ratePpm);
+      while (t > 0 && t + mulDivCeil(t, ratePpm, PPM) > funds) t--;
+    }
+    // ceil(q * price * mul / div) <= t  <=>  q <= floor(t * div / (price * mul)).
+    return mulDivFloor(t, m.div, price * m.mul);
+  }
+
+  /**
+   * One trade of q at price between a bid and an ask; either order is null for a market order
+   * (its user pays or receives from the available balance). Emits OrdersMatched, closures, and
+   * balance changes in the order IMPL-GUIDE.md guarantees. Returns the trade total.
+   */
+  private trade(
+    m: MarketState,
+    bid: Order | null,
+    bidUser: User,
+    ask: Order | null,
+    askUser: User,
+    q: number,
+    price: number,
+    bidIsTaker: boolean,
+    marketTonce: number | null = null,
+  ): number {
+    const base = m.base.index;
+    const counter = m.counter.index;
+    const total = this.stochastic(q * m.mul, price, m.div);
+    const self = bidUser === askUser;
+    let bidFee = self ? 0 : this.fee(total, this.feeRate(bidUser, m, bidIsTaker));
+    const askFee = self ? 0 : this.fee(total, this.feeRate(askUser, m, !bidIsTaker));
+
+    // Seller: base leaves the reservation (limit) or the available balance (market).
+    if (ask !== null) {
+      ask.reserved -= q;
+      askUser.reserved[base]! -= q;
+      if (ask.level !== null) m.book.reduce(ask, q);
+      else ask.remaining -= q;
+    } else {
+      askUser.available[base]! -= q;
+    }
+    askUser.available[counter]! += total - askFee;
+
+    // Buyer: base arrives; the total comes out of the reservation (limit) or available (market).
+    bidUser.available[base]! += q;
+    let bidExhausted = false;
+    if (bid !== null) {
+      bid.reserved -= total;
+      bidUser.reserved[counter]! -= total;
+      // CoinFLEX: the fee comes from the available balance when it can pay it, else from the
+      // reservation (IMPL-GUIDE.md "How Fees Affect Trade Quantities").
+      if (bidUser.available[counter]! >= bidFee) {
+        bidUser.available[counter]! -= bidFee;
+      } else {
+        const fromReserve = Math.min(bidFee, bid.reserved);
+        bid.reserved -= fromReserve;
+        bidUser.reserved[counter]! -= fromReserve;
+        const rest = Math.min(bidFee - fromReserve, bidUser.available[counter]!);
+        bidUser.available[counter]! -= rest;
+        bidFee = fromReserve + rest;
+      }
+      let rem = bid.remaining - q;
+      let need = mulDivCeil(rem * m.mul, bid.price, m.div);
+      if (need > bid.reserved) {
+        rem = mulDivFloor(bid.reserved, m.div, bid.price * m.mul);
+        need = mulDivCeil(rem * m.mul, bid.price, m.div);
+      }
+      bidExhausted = rem === 0 && bid.remaining > q;
+      const bidExcess = bid.reserved - need;
+      if (bidExcess > 0) {
+        bid.reserved = need;
+        bidUser.reserved[counter]! -= bidExcess;
+        bidUser.available[counter]! += bidExcess;
+      }
+      if (bid.level !== null) m.book.reduce(bid, bid.remaining - rem);
+      else bid.remaining = rem;
+    } else {
+      bidUser.available[counter]! -= total + bidFee;
+    }
+
+    // Ledger side effects: market statistics, volumes, positions.
+    m.last = price;
+    m.window.add(this.now, price, q, total);
+    if (!self) {
+      this.addVolume(bidUser, m, q, total);
+      this.addVolume(askUser, m, q, total);
+    }
+    this.addPosition(bidUser, base, q);
+    this.addPosition(bidUser, counter, -(total + bidFee));
+    this.addPosition(askUser, base, -q);
+    this.addPosition(askUser, counter, total - askFee);
+
+    this.out.push({
+      type: 'OrdersMatched',
+      bid: bid === null ? null : bid.id,
+      ask: ask === null ? null : ask.id,
+      bidUserId: bidUser.id,
+      askUserId: askUser.id,
+      bidTonce: bid === null ? marketTonce : bid.tonce,
+      askTonce: ask === null ? marketTonce : ask.tonce,
+      base: m.config.base,
+      counter: m.config.counter,
+      quantity: q,
+      takerSide: bidIsTaker ? 'bid' : 'ask',
+      price,
+      total,
+      bidRem: bid === null ? null : bid.remaining,
+      askRem: ask === null ? null : ask.remaining,
+      time: this.now,
+      bidBaseFee: 0,
+      bidCounterFee: bidFee,
+      askBaseFee: 0,
+      askCounterFee: askFee,
+    });
+    // Closures precede the balance changes they cause.
+    if (bid !== null && bid.remaining === 0) this.closeOrder(m, bid, bidExhausted ? 'exhausted' : 'filled', true);
+    if (ask !== null && ask.remaining === 0) this.closeOrder(m, ask, 'filled', true);
+    this.balanceChanged(bidUser, m.base);
+    this.balanceChanged(bidUser, m.counter);
+    if (askUser !== bidUser) this.balanceChanged(askUser, m.base);
+    if (askUser !== bidUser) this.balanceChanged(askUser, m.counter);
+    return total;
+  }
+
+  /**
+   * Removes an order from the book and the indexes, returns its reservation and emits
+   * OrderClosed, then (unless the caller reports balances itself) the BalanceChanged.
+   */
+  private closeOrder(m: MarketState, order: Order, reason: OrderClosed['reason'], callerReportsBalance: boolean): void {
+    if (order.level !== null) m.book.remove(order);
+    this.orderIndex.delete(order.id);
+    const u = this.userMap.get(order.userId)!;
+    u.orders.delete(order.id);
+    if (order.tonce !== null && u.tonces.get(order.tonce) === order) u.tonces.delete(order.tonce);
+    if (!order.persist) {
+      const set = this.sessions.get(order.sessionId);
+      if (set !== undefined) {
+        set.delete(order);
+        if (set.size === 0) this.sessions.delete(order.sessionId);
+      }
+    }
+    const asset = order.isBid ? m.counter : m.base;
+    const released = order.reserved;
+    if (released > 0) {
+      u.reserved[asset.index]! -= released;
+      u.available[asset.index]! += released;
+      order.reserved = 0;
+    }
+    const remaining = reason === 'filled' || reason === 'exhausted' ? 0 : order.remaining;
+    this.out.push({
+      type: 'OrderClosed',
+      userId: order.userId,
+      id: order.id,
+      tonce: order.tonce,
+      base: m.config.base,
+      counter: m.config.counter,
+      quantity: order.isBid ? remaining : -remaining,
+      price: order.price,
+      time: order.time,
+      timeClosed: this.now,
+      reason,
+    });
+    if (released > 0 && !callerReportsBalance) this.balanceChanged(u, asset);
+    this.touch(m);
+  }
+
+  private findOrder(u: User, id: number | undefined, tonce: number | undefined): Order | undefined {
+    if (id !== undefined) return u.orders.get(id);
+    return u.tonces.get(tonce!);
+  }
+
+  private modifyOrder(c: ModifyOrder): CommandResult {
+    const u = this.userMap.get(c.userId);
+    if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
+    if (c.id === undefined && c.tonce === undefined) return fail(ErrorCode.INVALID, ErrorMessage.ID_OR_TONCE);
+    if (c.id === undefined && c.tonce === 0) return fail(ErrorCode.INVALID, ErrorMessage.TONCE_ZERO);
+    if (c.quantityDelta === undefined && c.price === undefined) return fail(ErrorCode.INVALID, ErrorMessage.DELTA_OR_PRICE);
+    if (c.quantityDelta === 0) return fail(ErrorCode.INVALID, ErrorMessage.DELTA_ZERO);
+    if (c.price === 0) return fail(ErrorCode.INVALID, ErrorMessage.PRICE_ZERO);
+    if (c.price !== undefined && (!Number.isSafeInteger(c.price) || c.price < 0)) return fail(ErrorCode.INVALID, 'Price must be a positive integer.');
+    if (c.quantityDelta !== undefined && !Number.isSafeInteger(c.quantityDelta)) return fail(ErrorCode.INVALID, 'Quantity delta must be a safe integer.');
+    const order = this.findOrder(u, c.id, c.tonce);
+    if (order === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.ORDER_NOT_FOUND);
+    const m = this.marketList[order.marketIndex]!;
+    const isBid = order.isBid;
+    const signed = (isBid ? order.remaining : -order.remaining) + (c.quantityDelta ?? 0);
+    if (isBid ? signed <= 0 : signed >= 0) {
+      // Reaching or crossing zero cancels the order.
+      const record = this.record(order, m);
+      this.closeOrder(m, order, 'cancelled', false);
+      return { ok: true, order: { ...record, quantity: 0, time: this.now } };
+    }
+    const quantity = Math.abs(signed);
+    const price = c.price === undefined ? order.price : this.roundToTick(m, c.price, isBid);
+    if (price === 0) return fail(ErrorCode.INVALID, ErrorMessage.PRICE_ZERO);
+    if (mulDivCeil(quantity * m.mul, price, m.div) > MAX_SAFE || quantity * m.mul > MAX_SAFE) {
+      return fail(ErrorCode.INVALID, ErrorMessage.TOTAL_OVERFLOW);
+    }
+    const crossing = price !== order.price && this.crosses(m, isBid, price);
+    if (c.postOnly === true && crossing) return fail(ErrorCode.POST_ONLY, ErrorMessage.POST_ONLY);
+    const asset = isBid ? m.counter : m.base;
+    const need = reservationFor(m, isBid, quantity, price);
+    const diff = need - order.reserved;
+    if (diff > u.available[asset.index]!) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
+
+    // The reservation moves at once; a larger one is reported before the order changes (as for
+    // OrderOpened), a smaller one after (as for OrderClosed).
+    u.available[asset.index]! -= diff;
+    u.reserved[asset.index]! += diff;
+    if (diff > 0) this.balanceChanged(u, asset);
+    const toBack = quantity > order.remaining || price !== order.price;
+    if (toBack || crossing) {
+      m.book.remove(order);
+      order.remaining = quantity;
+      order.price = price;
+      order.reserved = need;
+    } else {
+      m.book.reduce(order, order.remaining - quantity);
+      order.reserved = need;
+    }
+    if (crossing) this.matchLimit(m, order, u);
+    if (order.remaining === 0) {
+      // Filled completely while crossing; closeOrder returns what is left of the reservation.
+      this.closeOrder(m, order, 'filled', false);
+    } else {
+      if (toBack || crossing) m.book.insert(order);
+      this.out.push({
+        type: 'OrderModified',
+        userId: u.id,
+        id: order.id,
+        tonce: order.tonce,
+        base: m.config.base,
+        counter: m.config.counter,
+        quantity: isBid ? order.remaining : -order.remaining,
+        price: order.price,
+        time: this.now,
+      });
+    }
+    if (diff < 0) this.balanceChanged(u, asset);
+    this.touch(m);
+    return { ok: true, order: { ...this.record(order, m), time: this.now } };
+  }
+
+  private cancelOrder(c: CancelOrder): CommandResult {
+    const u = this.userMap.get(c.userId);
+    if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
+    if (c.id === undefined && c.tonce === undefined) return fail(ErrorCode.INVALID, ErrorMessage.ID_OR_TONCE);
+    if (c.id === undefined && c.tonce === 0) return fail(ErrorCode.INVALID, ErrorMessage.TONCE_ZERO);
+    const order = this.findOrder(u, c.id, c.tonce);
+    if (order === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.ORDER_NOT_FOUND);
+    const m = this.marketList[order.marketIndex]!;
+    const record = this.record(order, m);
+    this.closeOrder(m, order, 'cancelled', false);
+    return { ok: true, order: record };
+  }
+
+  private cancelAllOrders(userId: number): CommandResult {
+    const u = this.userMap.get(userId);
+    if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
+    const orders: OrderRecord[] = [];
+    for (const order of [...u.orders.values()]) {
+      const m = this.marketList[order.marketIndex]!;
+      orders.push(this.record(order, m));
+      this.closeOrder(m, order, 'cancelled', false);
+    }
+    u.lastTonce = 0;
+    return { ok: true, orders };
+  }
+
+  private closeSession(sessionId: number): CommandResult {
+    const set = this.sessions.get(sessionId);
+    if (set !== undefined) {
+      for (const order of [...set].sort((a, b) => a.id - b.id)) this.closeOrder(this.marketList[order.marketIndex]!, order, 'disconnected', false);
+    }
+    return { ok: true };
+  }
+
+  private closeAllSessions(): CommandResult {
+    for (const id of [...this.sessions.keys()].sort((a, b) => a - b)) this.closeSession(id);
+    return { ok: true };
+  }
+
+  private tick(): CommandResult {
+    for (const m of this.marketList) this.touch(m);
+    return { ok: true };
+  }
+
+  // ------------------------------------------------------------------ accounts and admin
+
+  private createUser(c: CreateUser): CommandResult {
+    if (typeof c.publicKey !== 'string' || c.publicKey.length === 0) return fail(ErrorCode.INVALID, 'A public key is required.');
+    if (typeof c.cookie !== 'string' || c.cookie.length === 0) return fail(ErrorCode.INVALID, 'A cookie is required.');
+    const u = new User(this.nextUserId++, c.publicKey, c.cookie);
+    u.ensure(this.assetList.length);
+    this.userMap.set(u.id, u);
+    this.out.push({ type: 'UserCreated', userId: u.id });
+    return { ok: true, userId: u.id };
+  }
+
+  private deposit(userId: number, code: number, amount: number): CommandResult {
+    const u = this.userMap.get(userId);
+    if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
+    const asset = this.assetByCode.get(code);
+    if (asset === undefined) return fail(ErrorCode.NOT_FOUND, 'There is no such asset.');
+    if (!isSafeNonNegative(amount) || amount === 0) return fail(ErrorCode.INVALID, 'Amount must be a positive integer.');
+    if (u.available[asset.index]! + u.reserved[asset.index]! + amount > MAX_SAFE) return fail(ErrorCode.INVALID, 'Balance would overflow.');
+    u.available[asset.index]! += amount;
+    this.balanceChanged(u, asset);
+    return { ok: true };
+  }
+
+  private withdraw(c: Withdraw): CommandResult {
+    const u = this.userMap.get(c.userId);
+    if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
+    const asset = this.assetByCode.get(c.asset);
+    if (asset === undefined) return fail(ErrorCode.NOT_FOUND, 'There is no such asset.');
+    if (!isSafeNonNegative(c.amount) || c.amount === 0) return fail(ErrorCode.INVALID, 'Amount must be a positive integer.');
+    if (!u.addresses.has(`${c.asset}:${c.address}`)) return fail(ErrorCode.INVALID, 'The withdrawal address is not registered for this user and asset.');
+    if (u.available[asset.index]! < c.amount) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
+    u.available[asset.index]! -= c.amount;
+    this.balanceChanged(u, asset);
+    return { ok: true };
+  }
+
+  private addWithdrawalAddress(c: AddWithdrawalAddress): CommandResult {
+    const u = this.userMap.get(c.userId);
+    if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
+    if (!this.assetByCode.has(c.asset)) return fail(ErrorCode.NOT_FOUND, 'There is no such asset.');
+    if (typeof c.address !== 'string' || c.address.length === 0 || c.address.length > 256) return fail(ErrorCode.INVALID, 'The address must be 1 to 256 characters.');
+    u.addresses.add(`${c.asset}:${c.address}`);
+    return { ok: true };
+  }
+
+  private addAssetCommand(c: AddAsset): CommandResult {
+    const r = this.addAsset(c.asset);
+    if (r !== null) return fail(ErrorCode.INVALID, r);
+    this.out.push({ type: 'AssetAdded', asset: c.asset.code });
+    return { ok: true };
+  }
+
+  private addMarketCommand(c: AddMarket): CommandResult {
+    const r = this.addMarket(c.market);
+    if (r !== null) return fail(ErrorCode.INVALID, r);
+    this.out.push({ type: 'MarketAdded', base: c.market.base, counter: c.market.counter });
+    return { ok: true };
+  }
+
+  private createApiKey(c: CreateApiKey): CommandResult {
+    if (!this.userMap.has(c.userId)) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
+    if (typeof c.accessId !== 'string' || c.accessId.length === 0 || this.apiKeyMap.has(c.accessId)) return fail(ErrorCode.INVALID, 'The access id is empty or already in use.');
+    if (typeof c.secretKey !== 'string' || c.secretKey.length < 16) return fail(ErrorCode.INVALID, 'The secret key must be at least 16 characters.');
+    const permissions = [...new Set(c.permissions)].filter((p) => p === 'read' || p === 'trade');
+    this.apiKeyMap.set(c.accessId, { accessId: c.accessId, userId: c.userId, secretKey: c.secretKey, permissions, revoked: false });
+    return { ok: true };
+  }
+
+  /** Returns an error message, or null when the asset was added. */
+  private addAsset(a: AssetConfig): string | null {
+    if (!Number.isSafeInteger(a.code) || a.code <= 0 || a.code > 0xffff) return 'Asset code must be an integer from 1 to 65535.';
+    if (this.assetByCode.has(a.code)) return `Asset ${a.code} already exists.`;
+    if (typeof a.name !== 'string' || !/^[A-Za-z0-9]{1,16}$/.test(a.name)) return 'Asset name must be 1 to 16 letters or digits.';
+    if (this.assetList.some((x) => x.config.name === a.name)) return `Asset name ${a.name} already exists.`;
+    if (!Number.isSafeInteger(a.scale) || a.scale <= 0) return 'Asset scale must be a positive integer.';
+    const state = new AssetState({ code: a.code, name: a.name, scale: a.scale }, this.assetList.length);
+    this.assetList.push(state);
+    this.assetByCode.set(a.code, state);
+    for (const u of this.userMap.values()) u.ensure(this.assetList.length);
+    return null;
+  }
+
+  private addMarket(c: MarketConfig): string | null {
+    const base = this.assetByCode.get(c.base);
+    const counter = this.assetByCode.get(c.counter);
+    if (base === undefined || counter === undefined || base === counter) return 'Base and counter must be two existing assets.';
+    if (this.marketByPair.has(c.base * 65536 + c.counter)) return `Market ${base.config.name}:${counter.config.name} already exists.`;
+    if (!Number.isSafeInteger(c.priceScale) || c.priceScale <= 0) return 'Price scale must be a positive integer.';
+    if (!Number.isSafeInteger(c.tick) || c.tick <= 0) return 'Tick must be a positive integer.';
+    if (c.kind !== 'spot' && c.kind !== 'futures') return "Kind must be 'spot' or 'futures'.";
+    if (!Array.isArray(c.fees) || c.fees.length === 0) return 'A fee schedule with at least one tier is required.';
+    for (let i = 0; i < c.fees.length; i++) {
+      const t = c.fees[i]!;
+      if (!isSafeNonNegative(t.minVolume) || !isSafeNonNegative(t.makerPpm) || !isSafeNonNegative(t.takerPpm) || t.makerPpm > PPM || t.takerPpm > PPM) {
+        return `Fee tier ${i} must have non-negative integer minVolume, makerPpm and takerPpm (at most 1000000).`;
+      }
+      if (i > 0 && t.minVolume <= c.fees[i - 1]!.minVolume) return 'Fee tiers must be sorted by strictly increasing minVolume.';
+    }
+    const config: MarketConfig = { ...c, fees: c.fees.map((t) => ({ ...t })) };
+    const state = new MarketState(config, this.marketList.length, base, counter, this.bookFactory());
+    this.marketList.push(state);
+    this.marketByPair.set(c.base * 65536 + c.counter, state);
+    return null;
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private marketFor(base: number, counter: number): MarketState | undefined {
+    return this.marketByPair.get(base * 65536 + counter);
+  }
+
+  private isTrading(m: MarketState): boolean {
+    const c = m.config;
+    if (c.kind !== 'futures') return true;
+    const nowMs = this.now / 1000;
+    return (c.start === undefined || nowMs >= c.start) && (c.expires === undefined || nowMs < c.expires);
+  }
+
+  /** Bids round down and asks round up to the tick (SCALE.md). */
+  private roundToTick(m: MarketState, price: number, isBid: boolean): number {
+    const tick = m.config.tick;
+    const r = price % tick;
+    if (r === 0) return price;
+    return isBid ? price - r : price - r + tick;
+  }
+
+  private crosses(m: MarketState, isBid: boolean, price: number): boolean {
+    const best = m.book.bestPrice(!isBid);
+    return best !== null && (isBid ? best <= price : best >= price);
+  }
+
+  /** Stochastic rounding of a * b / c: rounds up with probability equal to the fractional part. */
+  private stochastic(a: number, b: number, c: number): number {
+    const qr = mulDivRem(a, b, c);
+    const q = qr.q;
+    const r = qr.r;
+    if (r === 0) return q;
+    return this.prng.below(c) < r ? q + 1 : q;
+  }
+
+  private fee(total: number, ratePpm: number): number {
+    if (ratePpm === 0 || total === 0) return 0;
+    return this.stochastic(total, ratePpm, PPM);
+  }
+
+  /** Fee rate from the tier of the user's 30-day volume in the market's counter asset. */
+  private feeRate(u: User, m: MarketState, taker: boolean): number {
+    const tiers = m.config.fees;
+    let tier = tiers[0]!;
+    if (tiers.length > 1) {
+      const w = u.volumes.get(m.counter.index);
+      const volume = w === undefined ? 0 : w.sum(this.now);
+      for (let i = tiers.length - 1; i > 0; i--) {
+        if (volume >= tiers[i]!.minVolume) {
+          tier = tiers[i]!;
+          break;
+        }
+      }
+    }
+    return taker ? tier.takerPpm : tier.makerPpm;
+  }
+
+  private addVolume(u: User, m: MarketState, quantity: number, total: number): void {
+    this.addAssetVolume(u, m.base.index, quantity);
+    this.addAssetVolume(u, m.counter.index, total);
+  }
+
+  private addAssetVolume(u: User, assetIndex: number, amount: number): void {
+    let w = u.volumes.get(assetIndex);
+    if (w === undefined) u.volumes.set(assetIndex, (w = new VolumeWindow()));
+    w.add(this.now, amount);
+    this.dirtyVolumes.push(u.id * 65536 + assetIndex);
+  }
+
+  private addPosition(u: User, assetIndex: number, delta: number): void {
+    const p = u.positions.get(assetIndex);
+    if (p === undefined) u.positions.set(assetIndex, [delta, this.now]);
+    else {
+      p[0] += delta;
+      p[1] = this.now;
+    }
+  }
+
+  private balanceChanged(u: User, asset: AssetState): void {
+    this.out.push({ type: 'BalanceChanged', userId: u.id, asset: asset.config.code, available: u.available[asset.index]!, reserved: u.reserved[asset.index]! });
+  }
+
+  private touch(m: MarketState): void {
+    if (!m.dirty) {
+      m.dirty = true;
+      this.dirtyMarkets.push(m);
+    }
+  }
+
+  private tickerFields(m: MarketState): TickerFields {
+    m.window.advance(this.now);
+    return {
+      last: m.last,
+      bid: m.book.bestPrice(true),
+      ask: m.book.bestPrice(false),
+      low: m.window.lowest,
+      high: m.window.highest,
+      volume: m.window.volume,
+    };
+  }
+
+  /** Emits one TickerChanged per touched market, with only the fields that changed. */
+  private flushTickers(): void {
+    const dirty = this.dirtyMarkets;
+    for (let i = 0; i < dirty.length; i++) {
+      const m = dirty[i]!;
+      m.dirty = false;
+      const now = this.tickerFields(m);
+      const was = m.reported;
+      let event: TickerChanged | null = null;
+      for (const key of ['last', 'bid', 'ask', 'low', 'high', 'volume'] as const) {
+        if (now[key] !== was[key]) {
+          if (event === null) event = { type: 'TickerChanged', base: m.config.base, counter: m.config.counter, time: this.now };
+          (event as unknown as Record<string, number | null>)[key] = now[key];
+        }
+      }
+      if (event !== null) {
+        m.reported = now;
+        m.tickerTime = this.now;
+        this.out.push(event);
+      }
+    }
+    dirty.length = 0;
+  }
+
+  private flushVolumes(): void {
+    const dirty = this.dirtyVolumes;
+    if (dirty.length === 0) return;
+    const seen = new Set<number>();
+    for (const key of dirty) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const userId = Math.floor(key / 65536);
+      const assetIndex = key % 65536;
+      const u = this.userMap.get(userId)!;
+      this.out.push({ type: 'TradeVolumeChanged', userId, asset: this.assetList[assetIndex]!.config.code, volume: u.volumes.get(assetIndex)!.sum(this.now) });
+    }
+    dirty.length = 0;
+  }
+
+  private record(order: Order, m: MarketState): OrderRecord {
+    return {
+      id: order.id,
+      tonce: order.tonce,
+      base: m.config.base,
+      counter: m.config.counter,
+      quantity: order.isBid ? order.remaining : -order.remaining,
+      price: order.price,
+      time: order.time,
+    };
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  assets(): AssetConfig[] {
+    return this.assetList.map((a) => ({ ...a.config }));
+  }
+
+  asset(code: number): AssetConfig | undefined {
+    const a = this.assetByCode.get(code);
+    return a === undefined ? undefined : { ...a.config };
+  }
+
+  assetByName(name: string): AssetConfig | undefined {
+    const a = this.assetList.find((x) => x.config.name === name);
+    return a === undefined ? undefined : { ...a.config };
+  }
+
+  markets(): MarketConfig[] {
+    return this.marketList.map((m) => structuredClone(m.config));
+  }
+
+  market(base: number, counter: number): MarketConfig | undefined {
+    const m = this.marketFor(base, counter);
+    return m === undefined ? undefined : structuredClone(m.config);
+  }
+
+  estimateMarketOrder(base: number, counter: number, quantity: number | undefined, total: number | undefined): Result<EstimateOk> {
+    const m = this.marketFor(base, counter);
+    if (m === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.INVALID_PAIR);
+    if (quantity === undefined && total === undefined) return fail(ErrorCode.INVALID, ErrorMessage.QUANTITY_OR_TOTAL);
+    if (quantity !== undefined && total !== undefined) return fail(ErrorCode.INVALID, 'You must not specify both quantity and total.');
+    if (quantity === 0) return fail(ErrorCode.INVALID, ErrorMessage.QUANTITY_ZERO);
+    if (total === 0) return fail(ErrorCode.INVALID, ErrorMessage.TOTAL_ZERO);
+    const amount = (quantity ?? total)!;
+    if (!Number.isSafeInteger(amount)) return fail(ErrorCode.INVALID, 'Quantity and total must be safe integers.');
+    const isBid = amount > 0;
+    let left = Math.abs(amount);
+    let sumQ = 0;
+    let sumT = 0;
+    // Without fees and without drawing from the PRNG: totals use round-half-up of the exact value.
+    m.book.forEach(!isBid, (o) => {
+      let q = o.remaining;
+      if (total !== undefined) q = Math.min(q, mulDivFloor(left, m.div, o.price * m.mul));
+      else q = Math.min(q, left);
+      if (q <= 0) return false;
+      const qr = mulDivRem(q * m.mul, o.price, m.div);
+      const t = qr.q + (qr.r * 2 >= m.div ? 1 : 0);
+      sumQ += q;
+      sumT += t;
+      left -= total !== undefined ? t : q;
+      return left > 0;
+    });
+    return { ok: true, quantity: sumQ, total: sumT };
+  }
+
+  balances(userId: number): BalanceView[] {
+    const u = this.userMap.get(userId);
+    if (u === undefined) return [];
+    return this.assetList.map((a) => ({ asset: a.config.code, available: u.available[a.index]!, reserved: u.reserved[a.index]! }));
+  }
+
+  openOrders(userId: number): OrderRecord[] {
+    const u = this.userMap.get(userId);
+    if (u === undefined) return [];
+    return [...u.orders.values()].map((o) => this.record(o, this.marketList[o.marketIndex]!));
+  }
+
+  openOrder(userId: number, id: number): OrderRecord | undefined {
+    const o = this.userMap.get(userId)?.orders.get(id);
+    return o === undefined ? undefined : this.record(o, this.marketList[o.marketIndex]!);
+  }
+
+  bookOrders(base: number, counter: number, maxPerSide: number): BookOrderView[] | undefined {
+    const m = this.marketFor(base, counter);
+    if (m === undefined) return undefined;
+    const out: BookOrderView[] = [];
+    for (const isBid of [true, false]) {
+      let n = 0;
+      m.book.forEach(isBid, (o) => {
+        out.push({ id: o.id, quantity: isBid ? o.remaining : -o.remaining, price: o.price, time: o.time });
+        return ++n < maxPerSide;
+      });
+    }
+    return out;
+  }
+
+  depth(base: number, counter: number, maxLevels: number): Depth | undefined {
+    const m = this.marketFor(base, counter);
+    if (m === undefined) return undefined;
+    return { bids: m.book.depth(true, maxLevels), asks: m.book.depth(false, maxLevels) };
+  }
+
+  ticker(base: number, counter: number): Ticker | undefined {
+    const m = this.marketFor(base, counter);
+    return m === undefined ? undefined : this.tickerOf(m);
+  }
+
+  tickers(): Ticker[] {
+    return this.marketList.map((m) => this.tickerOf(m));
+  }
+
+  private tickerOf(m: MarketState): Ticker {
+    // Advancing to the engine's own time is idempotent for the logical state (serialize filters
+    // by that time too), so a query may do it without breaking replay equality.
+    const w = m.window;
+    w.advance(this.now);
+    const vwap = w.volume > 0 ? Math.round((w.total * m.div) / (w.volume * m.mul)) : null;
+    return {
+      base: m.config.base,
+      counter: m.config.counter,
+      last: m.last,
+      bid: m.book.bestPrice(true),
+      ask: m.book.bestPrice(false),
+      low: w.lowest,
+      high: w.highest,
+      volume: w.volume,
+      vwap,
+      time: m.tickerTime,
+    };
+  }
+
+  tradeVolume(userId: number, asset: number): number {
+    const u = this.userMap.get(userId);
+    const a = this.assetByCode.get(asset);
+    if (u === undefined || a === undefined) return 0;
+    return u.volumes.get(a.index)?.sum(this.now) ?? 0;
+  }
+
+  positions(userId: number): PositionView[] {
+    const u = this.userMap.get(userId);
+    if (u === undefined) return [];
+    return [...u.positions.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([index, [position, through]]) => ({ asset: this.assetList[index]!.config.code, position, through }));
+  }
+
+  user(userId: number): UserView | undefined {
+    const u = this.userMap.get(userId);
+    return u === undefined ? undefined : { id: u.id, publicKey: u.publicKey, cookie: u.cookie };
+  }
+
+  users(): UserView[] {
+    return [...this.userMap.values()].map((u) => ({ id: u.id, publicKey: u.publicKey, cookie: u.cookie }));
+  }
+
+  apiKey(accessId: string): ApiKeyView | undefined {
+    const k = this.apiKeyMap.get(accessId);
+    return k === undefined ? undefined : { ...k, permissions: [...k.permissions] };
+  }
+
+  apiKeys(userId: number): ApiKeyView[] {
+    return [...this.apiKeyMap.values()].filter((k) => k.userId === userId).map((k) => ({ ...k, permissions: [...k.permissions] }));
+  }
+
+  withdrawalAddresses(userId: number): { asset: number; address: string }[] {
+    const u = this.userMap.get(userId);
+    if (u === undefined) return [];
+    return [...u.addresses].map((s) => {
+      const i = s.indexOf(':');
+      return { asset: Number(s.slice(0, i)), address: s.slice(i + 1) };
+    });
+  }
+
+  /** Number of resting orders per market, for metrics. */
+  restingOrders(): { base: number; counter: number; count: number }[] {
+    return this.marketList.map((m) => ({ base: m.config.base, counter: m.config.counter, count: m.book.size }));
+  }
+
+  // ------------------------------------------------------------------ snapshots
+
+  serialize(): EngineSnapshot {
+    return {
+      format: 1,
+      config: { tonceRule: this.config.tonceRule, maxOpenOrders: this.config.maxOpenOrders, seed: this.config.seed },
+      assets: this.assets(),
+      markets: this.markets(),
+      lastSeq: this.lastSeq,
+      now: this.now,
+      nextOrderId: this.nextOrderId,
+      nextUserId: this.nextUserId,
+      prng: this.prng.state(),
+      users: [...this.userMap.values()].map((u) => ({
+        id: u.id,
+        publicKey: u.publicKey,
+        cookie: u.cookie,
+        available: [...u.available],
+        reserved: [...u.reserved],
+        lastTonce: u.lastTonce,
+        volumes: [...u.volumes.entries()].sort((a, b) => a[0] - b[0]).map(([i, w]) => [i, w.serialize()] as [number, [number, number][]]),
+        positions: [...u.positions.entries()].sort((a, b) => a[0] - b[0]).map(([i, [p, t]]) => [i, p, t] as [number, number, number]),
+        addresses: [...u.addresses].sort(),
+      })),
+      apiKeys: [...this.apiKeyMap.values()].map((k) => ({ ...k, permissions: [...k.permissions] })),
+      marketStates: this.marketList.map((m) => {
+        const orders: EngineSnapshot['marketStates'][number]['orders'] = [];
+        for (const isBid of [true, false]) {
+          m.book.forEach(isBid, (o) => {
+            orders.push([o.id, o.userId, isBid ? 1 : 0, o.remaining, o.price, o.time, o.tonce, o.persist, o.sessionId, o.reserved]);
+          });
+        }
+        return { last: m.last, reported: { ...m.reported }, tickerTime: m.tickerTime, window: m.window.serialize(this.now), orders };
+      }),
+    };
+  }
+
+  static restore(snapshot: unknown, bookFactory?: BookFactory): Engine {
+    const s = snapshot as EngineSnapshot;
+    if (s === null || typeof s !== 'object' || s.format !== 1) throw new Error('unsupported engine snapshot format');
+    const e = new Engine({ ...s.config, assets: s.assets, markets: s.markets }, bookFactory);
+    e.lastSeq = s.lastSeq;
+    e.now = s.now;
+    e.nextOrderId = s.nextOrderId;
+    e.nextUserId = s.nextUserId;
+    e.prng = new Prng(s.prng);
+    for (const su of s.users) {
+      const u = new User(su.id, su.publicKey, su.cookie);
+      u.available = [...su.available];
+      u.reserved = [...su.reserved];
+      u.ensure(e.assetList.length);
+      u.lastTonce = su.lastTonce;
+      for (const [i, buckets] of su.volumes) u.volumes.set(i, VolumeWindow.restore(buckets));
+      for (const [i, p, t] of su.positions) u.positions.set(i, [p, t]);
+      for (const a of su.addresses) u.addresses.add(a);
+      e.userMap.set(u.id, u);
+    }
+    for (const k of s.apiKeys) e.apiKeyMap.set(k.accessId, { ...k, permissions: [...k.permissions] });
+    const byUser: Order[] = [];
+    s.marketStates.forEach((ms, index) => {
+      const m = e.marketList[index]!;
+      m.last = ms.last;
+      m.reported = { ...ms.reported };
+      m.tickerTime = ms.tickerTime;
+      const w = TradeWindow.restore(ms.window, s.now);
+      (m as { window: TradeWindow }).window = w;
+      for (const [id, userId, bid, remaining, price, time, tonce, persist, sessionId, reserved] of ms.orders) {
+        const o = new Order(id, userId, index, bid === 1, remaining, price, time, tonce, persist, sessionId, reserved);
+        m.book.insert(o);
+        e.orderIndex.set(id, o);
+        byUser.push(o);
+        if (!persist) {
+          let set = e.sessions.get(sessionId);
+          if (set === undefined) e.sessions.set(sessionId, (set = new Set()));
+          set.add(o);
+        }
+      }
+    });
+    byUser.sort((a, b) => a.id - b.id);
+    for (const o of byUser) {
+      const u = e.userMap.get(o.userId)!;
+      u.orders.set(o.id, o);
+      if (o.tonce !== null) u.tonces.set(o.tonce, o);
+    }
+    return e;
+  }
+
+  stateHash(): string {
+    return createHash('sha256').update(JSON.stringify(this.serialize())).digest('hex');
+  }
+}
