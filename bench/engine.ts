@@ -1,0 +1,398 @@
+// `npm run bench:engine`: one seeded workload through openfloor's core and through the peer
+// nodejs-order-book in the same process, then one JSON line on stdout (diagnostics on stderr).
+//
+// Phases, each on a fresh engine / book and the same operation stream (bench/workload.ts):
+//   1. throughput: warm-up ops, then the measured ops timed as a block (ops / seconds). No timer
+//      inside the loop; the driver's translation and live-order bookkeeping are included.
+//   2. latency: the same stream again; after the warm-up every command's engine call alone is
+//      timed with process.hrtime.bigint() (all of them, not a sample) → p50 / p99 / p99.9 / max.
+//   3. heap: global.gc(), then N non-crossing resting orders, global.gc() again; the growth of
+//      heapUsed + arrayBuffers divided by N.
+//
+// Options (flags or env): --commands N (BENCH_COMMANDS, default 1,000,000), --warmup N
+// (BENCH_WARMUP, default commands / 10), --seed S (BENCH_SEED), --users U (BENCH_USERS, 1000),
+// --skew T (BENCH_SKEW, ticks), --heap-orders N (BENCH_HEAP_ORDERS, default = commands),
+// --no-peer, --no-peer-latency, --no-heap. Run with node --expose-gc.
+
+import { parseArgs } from 'node:util';
+import { defaultEngineConfig } from '../src/core/default-config.js';
+import { Engine } from '../src/core/engine.js';
+import type { CommandResult, EngineConfig, EngineEvent, PlaceOrder } from '../src/core/types.js';
+import { PEER_PACKAGE, PEER_VERSION, PeerDriver } from './peer.js';
+import {
+  BENCH_EPOCH_US,
+  DEFAULT_WORKLOAD,
+  generateWorkload,
+  LOT_UNITS,
+  OP_CANCEL,
+  OP_LIMIT,
+  OP_MARKET,
+  OpenfloorDriver,
+  Sfc32,
+  type BenchDriver,
+  type Workload,
+} from './workload.js';
+
+const log = (msg: string): void => {
+  process.stderr.write(`[bench:engine] ${msg}\n`);
+};
+
+function intOption(flag: string | undefined, env: string, dflt: number): number {
+  const raw = flag ?? process.env[env];
+  if (raw === undefined || raw === '') return dflt;
+  const v = Number(raw.replace(/_/g, ''));
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`bad value for ${env}: ${raw}`);
+  return v;
+}
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      commands: { type: 'string' },
+      warmup: { type: 'string' },
+      seed: { type: 'string' },
+      users: { type: 'string' },
+      skew: { type: 'string' },
+      'heap-orders': { type: 'string' },
+      'no-peer': { type: 'boolean', default: false },
+      'no-peer-latency': { type: 'boolean', default: false },
+      'no-heap': { type: 'boolean', default: false },
+    },
+  });
+  const commands = intOption(values.commands, 'BENCH_COMMANDS', 1_000_000);
+  if (commands === 0) throw new Error('--commands must be positive');
+  return {
+    commands,
+    warmup: intOption(values.warmup, 'BENCH_WARMUP', Math.round(commands / 10)),
+    seed: intOption(values.seed, 'BENCH_SEED', DEFAULT_WORKLOAD.seed),
+    users: intOption(values.users, 'BENCH_USERS', DEFAULT_WORKLOAD.users),
+    skew: intOption(values.skew, 'BENCH_SKEW', DEFAULT_WORKLOAD.skewTicks),
+    heapOrders: intOption(values['heap-orders'], 'BENCH_HEAP_ORDERS', commands),
+    peer: !values['no-peer'],
+    peerLatency: !values['no-peer'] && !values['no-peer-latency'],
+    heap: !values['no-heap'],
+  };
+}
+
+/** The issue's targets (1,000,000 resting orders for the heap figure). */
+const TARGETS = { ops_per_s: 1_000_000, ratio: 20, p99_ns: 5_000, heap_bytes_per_resting_order: 300 } as const;
+
+type Gc = () => void;
+const gcFn: Gc | undefined = (globalThis as { gc?: Gc }).gc;
+function fullGc(): void {
+  if (gcFn === undefined) return;
+  gcFn();
+  gcFn();
+}
+function heapNow(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+function newOpenfloor(config: EngineConfig, users: number): OpenfloorDriver<Engine> {
+  const driver = new OpenfloorDriver(new Engine(config));
+  driver.setup(users);
+  return driver;
+}
+
+function restingCount(engine: Engine): number {
+  let n = 0;
+  for (const m of engine.restingOrders()) n += m.count;
+  return n;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+function round(x: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+// ---------------------------------------------------------------- phase 1: throughput
+
+interface Throughput {
+  seconds: number;
+  opsPerS: number;
+  /** Ops per second of process CPU time (user + system, all threads): less sensitive to a busy machine. */
+  cpuOpsPerS: number;
+}
+
+/** Times ops [warmup, length) as one block, for a driver whose warm-up has already run. */
+function measured(driver: BenchDriver, w: Workload, warmup: number): Throughput {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (let i = warmup; i < w.length; i++) driver.step(w, i);
+  const t1 = process.hrtime.bigint();
+  const cpu = process.cpuUsage(c0);
+  const seconds = Number(t1 - t0) / 1e9;
+  const n = w.length - warmup;
+  return { seconds, opsPerS: n / seconds, cpuOpsPerS: n / ((cpu.user + cpu.system) / 1e6) };
+}
+
+// ---------------------------------------------------------------- phase 2: latency
+
+interface Latency {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+  /** [p50, p99] per operation kind. */
+  byKind: { limit: [number, number]; cancel: [number, number]; market: [number, number] };
+}
+
+function summarise(ns: Float64Array, w: Workload, warmup: number): Latency {
+  let sum = 0;
+  const perKind: number[][] = [[], [], []];
+  for (let i = 0; i < ns.length; i++) {
+    sum += ns[i]!;
+    perKind[w.kind[warmup + i]!]!.push(ns[i]!);
+  }
+  const pk = (k: number): [number, number] => {
+    const a = Float64Array.from(perKind[k]!).sort();
+    return [percentile(a, 0.5), percentile(a, 0.99)];
+  };
+  const byKind = { limit: pk(OP_LIMIT), cancel: pk(OP_CANCEL), market: pk(OP_MARKET) };
+  ns.sort();
+  return { p50: percentile(ns, 0.5), p99: percentile(ns, 0.99), p999: percentile(ns, 0.999), max: ns[ns.length - 1] ?? 0, mean: sum / ns.length, byKind };
+}
+
+/** Every measured command's engine.apply alone; command building and bookkeeping are outside. */
+function openfloorLatency(driver: OpenfloorDriver<Engine>, w: Workload, warmup: number): Latency {
+  for (let i = 0; i < warmup; i++) driver.step(w, i);
+  const engine = driver.engine;
+  const out = driver.out;
+  const ns = new Float64Array(w.length - warmup);
+  for (let i = warmup; i < w.length; i++) {
+    out.length = 0;
+    const cmd = driver.command(w, i);
+    const t0 = process.hrtime.bigint();
+    const res = engine.apply(cmd, out);
+    const t1 = process.hrtime.bigint();
+    ns[i - warmup] = Number(t1 - t0);
+    driver.observe(res, out);
+  }
+  return summarise(ns, w, warmup);
+}
+
+function peerLatency(driver: PeerDriver, w: Workload, warmup: number): Latency {
+  for (let i = 0; i < warmup; i++) driver.step(w, i);
+  const ns = new Float64Array(w.length - warmup);
+  for (let i = warmup; i < w.length; i++) ns[i - warmup] = driver.timedStep(w, i);
+  return summarise(ns, w, warmup);
+}
+
+/** Median cost of an empty hrtime.bigint() pair, for reference. */
+function timerOverhead(): number {
+  const n = 100_000;
+  const ns = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    const t1 = process.hrtime.bigint();
+    ns[i] = Number(t1 - t0);
+  }
+  ns.sort();
+  return percentile(ns, 0.5);
+}
+
+// ---------------------------------------------------------------- phase 3: heap per resting order
+
+/** Non-crossing resting orders: bids 1..band ticks below the mid, asks 1..band above, 1..maxLots lots. */
+function restingOrderStream(seed: number, count: number, f: (i: number, bid: boolean, quantity: number, priceTicks: number) => void): void {
+  const o = DEFAULT_WORKLOAD;
+  const rng = new Sfc32(seed ^ 0x4ea9);
+  for (let i = 0; i < count; i++) {
+    const bid = (rng.u32() & 1) === 0;
+    const dist = 1 + rng.int(o.bandTicks);
+    f(i, bid, (1 + rng.int(o.maxLots)) * LOT_UNITS, bid ? o.midTicks - dist : o.midTicks + dist);
+  }
+}
+
+function openfloorHeap(config: EngineConfig, users: number, count: number, seed: number): { bytesPerOrder: number; resting: number } {
+  // Enough users that nobody reaches the per-user open-order limit.
+  const n = Math.max(users, Math.ceil(count / Math.max(1, config.maxOpenOrders - 1)));
+  const driver = newOpenfloor(config, n);
+  const engine = driver.engine;
+  const { base, counter, tick } = driver.market;
+  const userIds = driver.userIds;
+  const out: EngineEvent[] = [];
+  let seq = driver.seq;
+  fullGc();
+  const before = heapNow();
+  restingOrderStream(seed, count, (i, bid, quantity, priceTicks) => {
+    out.length = 0;
+    seq++;
+    const userId = userIds[i % n]!;
+    const cmd: PlaceOrder = { type: 'PlaceOrder', seq, time: BENCH_EPOCH_US + seq, userId, sessionId: userId, base, counter, quantity: bid ? quantity : -quantity, price: priceTicks * tick };
+    const res: CommandResult = engine.apply(cmd, out);
+    if (!res.ok) throw new Error(`openfloor rejected a resting order: ${res.message}`);
+  });
+  out.length = 0;
+  fullGc();
+  const after = heapNow();
+  const resting = restingCount(engine);
+  return { bytesPerOrder: (after - before) / count, resting };
+}
+
+function peerHeap(tick: number, count: number, seed: number): { bytesPerOrder: number } {
+  const driver = new PeerDriver(tick);
+  fullGc();
+  const before = heapNow();
+  restingOrderStream(seed, count, (i, bid, quantity, priceTicks) => driver.rest(i, bid, quantity, priceTicks * tick));
+  fullGc();
+  const after = heapNow();
+  if (driver.book.depth()[0].length === 0) throw new Error('peer book empty');
+  return { bytesPerOrder: (after - before) / count };
+}
+
+// ---------------------------------------------------------------- main
+
+function bookNotCrossed(driver: OpenfloorDriver): boolean {
+  const d = driver.engine.depth(driver.market.base, driver.market.counter, 1);
+  if (d === undefined) return false;
+  const bid = d.bids[0]?.[0];
+  const ask = d.asks[0]?.[0];
+  return bid === undefined || ask === undefined || bid < ask;
+}
+
+function main(): void {
+  const opt = options();
+  if (gcFn === undefined) log('warning: run node with --expose-gc; heap figures will be noisy');
+  const config = defaultEngineConfig();
+  const total = opt.warmup + opt.commands;
+  const w = generateWorkload({ count: total, seed: opt.seed, users: opt.users, skewTicks: opt.skew });
+  let limits = 0;
+  let cancels = 0;
+  for (let i = opt.warmup; i < total; i++) {
+    if (w.kind[i] === OP_LIMIT) limits++;
+    else if (w.kind[i] === OP_CANCEL) cancels++;
+  }
+  const markets = total - limits - cancels - opt.warmup;
+  log(`workload: ${opt.warmup} warm-up + ${opt.commands} measured ops, seed ${opt.seed}, ${opt.users} users, skew ${opt.skew} ticks`);
+
+  // Phase 1: throughput, openfloor then the peer.
+  let of: OpenfloorDriver<Engine> | null = newOpenfloor(config, opt.users);
+  const tick = of.market.tick;
+  for (let i = 0; i < opt.warmup; i++) of.step(w, i);
+  // Counters of the measured ops only.
+  const e0 = { events: of.events, trades: of.trades, crossed: of.crossed, rejected: of.rejected, cancelMisses: of.cancelMisses };
+  const ofT = measured(of, w, opt.warmup);
+  const ofEvents = of.events - e0.events;
+  const ofTrades = of.trades - e0.trades;
+  const ofCrossed = of.crossed - e0.crossed;
+  const ofRejected = of.rejected - e0.rejected;
+  const ofCancelMisses = of.cancelMisses - e0.cancelMisses;
+  const ofResting = restingCount(of.engine);
+  const ofLive = of.live.length;
+  const ofCancelHash = of.cancelHash;
+  const ofLiveHash = of.live.checksum();
+  const notCrossed = bookNotCrossed(of);
+  if (ofResting !== ofLive) log(`warning: engine rests ${ofResting} orders but the driver tracks ${ofLive}`);
+  log(`openfloor: ${round(ofT.opsPerS)} ops/s (${round(ofT.seconds, 3)} s), ${ofEvents} events, ${ofTrades} trades, ${ofResting} resting`);
+  of = null;
+  fullGc();
+
+  let peerT: Throughput | null = null;
+  let peerResting = 0;
+  let peerTrades = 0;
+  let sameStream: boolean | null = null;
+  if (opt.peer) {
+    let peer: PeerDriver | null = new PeerDriver(tick);
+    for (let i = 0; i < opt.warmup; i++) peer.step(w, i);
+    const t0 = peer.trades;
+    peerT = measured(peer, w, opt.warmup);
+    peerTrades = peer.trades - t0;
+    peerResting = peer.live.length;
+    sameStream = peer.cancelHash === ofCancelHash && peer.live.checksum() === ofLiveHash;
+    if (!sameStream) log('warning: the two engines diverged (different cancel picks or live orders)');
+    log(`${PEER_PACKAGE}: ${round(peerT.opsPerS)} ops/s (${round(peerT.seconds, 3)} s), ${peerTrades} trades, ${peerResting} resting`);
+    peer = null;
+    fullGc();
+  }
+
+  // Phase 2: latency.
+  const timerNs = timerOverhead();
+  const ofLat: Latency = openfloorLatency(newOpenfloor(config, opt.users), w, opt.warmup);
+  log(`openfloor latency: p50 ${ofLat.p50} ns, p99 ${ofLat.p99} ns, p99.9 ${ofLat.p999} ns, max ${ofLat.max} ns (timer pair ${timerNs} ns); [p50, p99] by kind ${JSON.stringify(ofLat.byKind)}`);
+  fullGc();
+  let peerLat: Latency | null = null;
+  if (opt.peerLatency) {
+    peerLat = peerLatency(new PeerDriver(tick), w, opt.warmup);
+    log(`${PEER_PACKAGE} latency: p50 ${peerLat.p50} ns, p99 ${peerLat.p99} ns; [p50, p99] by kind ${JSON.stringify(peerLat.byKind)}`);
+    fullGc();
+  }
+
+  // Phase 3: heap per resting order.
+  let heap: { bytesPerOrder: number; resting: number } | null = null;
+  let peerHeapR: { bytesPerOrder: number } | null = null;
+  if (opt.heap && opt.heapOrders > 0) {
+    heap = openfloorHeap(config, opt.users, opt.heapOrders, opt.seed);
+    log(`openfloor heap: ${round(heap.bytesPerOrder, 1)} bytes per resting order (${heap.resting} resting)`);
+    fullGc();
+    if (opt.peer) {
+      peerHeapR = peerHeap(tick, opt.heapOrders, opt.seed);
+      log(`${PEER_PACKAGE} heap: ${round(peerHeapR.bytesPerOrder, 1)} bytes per resting order`);
+      fullGc();
+    }
+  }
+
+  const ratio = peerT === null ? null : ofT.opsPerS / peerT.opsPerS;
+  const result = {
+    bench: 'engine',
+    openfloor_ops_per_s: round(ofT.opsPerS),
+    peer_ops_per_s: peerT === null ? null : round(peerT.opsPerS),
+    ratio: ratio === null ? null : round(ratio, 2),
+    p50_ns: ofLat.p50,
+    p99_ns: ofLat.p99,
+    p999_ns: ofLat.p999,
+    max_ns: ofLat.max,
+    mean_ns: round(ofLat.mean),
+    latency_by_kind_ns: ofLat.byKind,
+    heap_bytes_per_resting_order: heap === null ? null : round(heap.bytesPerOrder, 1),
+    heap_resting_orders: heap === null ? null : heap.resting,
+    events_per_s: round(ofEvents / ofT.seconds),
+    trades_per_s: round(ofTrades / ofT.seconds),
+    resting_orders: ofResting,
+    peer_resting_orders: peerT === null ? null : peerResting,
+    peer_p50_ns: peerLat?.p50 ?? null,
+    peer_p99_ns: peerLat?.p99 ?? null,
+    peer_heap_bytes_per_resting_order: peerHeapR === null ? null : round(peerHeapR.bytesPerOrder, 1),
+    same_stream: sameStream,
+    book_not_crossed: notCrossed,
+    commands: opt.commands,
+    warmup: opt.warmup,
+    users: opt.users,
+    seed: opt.seed,
+    skew_ticks: opt.skew,
+    mix: { limit: limits, cancel: cancels, market: markets },
+    trades: ofTrades,
+    peer_trades: peerT === null ? null : peerTrades,
+    crossing_share: round(ofCrossed / Math.max(1, limits), 3),
+    rejected: ofRejected,
+    cancel_misses: ofCancelMisses,
+    events: ofEvents,
+    openfloor_seconds: round(ofT.seconds, 3),
+    openfloor_cpu_ops_per_s: round(ofT.cpuOpsPerS),
+    peer_seconds: peerT === null ? null : round(peerT.seconds, 3),
+    peer_cpu_ops_per_s: peerT === null ? null : round(peerT.cpuOpsPerS),
+    targets: TARGETS,
+    meets: {
+      ops_per_s: ofT.opsPerS >= TARGETS.ops_per_s,
+      ratio: ratio === null ? null : ratio >= TARGETS.ratio,
+      p99_ns: ofLat.p99 <= TARGETS.p99_ns,
+      heap_bytes_per_resting_order: heap === null ? null : heap.bytesPerOrder <= TARGETS.heap_bytes_per_resting_order,
+    },
+    latency_method: 'separate pass, every measured command, process.hrtime.bigint() around the engine call only',
+    timer_overhead_ns: timerNs,
+    market: 'XBT:USDT, lot 100 units (0.01 XBT), tick 1 USDT, mid 40000 USDT',
+    peer: `${PEER_PACKAGE}@${PEER_VERSION}`,
+    node: process.version,
+    gc_exposed: gcFn !== undefined,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main();

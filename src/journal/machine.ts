@@ -1,0 +1,19 @@
+// The part of the engine the durability layer needs. `Engine` (src/core/engine.ts) satisfies it;
+// the journal is written against this interface so it can also drive a stand-in in tests.
+import type { Command, CommandResult, EngineConfig, EngineEvent } from '../core/types.js';
+
+export interface Machine {
+  apply(cmd: Command, out: EngineEvent[]): CommandResult;
+  /** Seq of the last applied command (0 before any). */
+  readonly lastSeq: number;
+  /** Micro-timestamp of the last applied command. */
+  readonly now: number;
+  serialize(): unknown;
+  stateHash(): string;
+}
+
+/** How to make a machine: fresh from a config, or from a snapshot's state. */
+export interface MachineKind<M extends Machine> {
+  create(config: EngineConfig): M;
+  restore(state: unknown): M;
+}

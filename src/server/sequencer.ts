@@ -1,0 +1,542 @@
+// The sequencer: the single writer between the dialects and the engine.
+//
+// submit() stamps a command (seq, micro-timestamp), applies it to the engine at once - so the
+// next command sees its effects and arrival order is the order of record - and queues the
+// journal record. A group-commit loop appends every queued record in one write and, under
+// fsync policy 'always', one fdatasync; only then are the Applied published to listeners (in seq
+// order) and the submit promises resolved. Nothing about a command leaves the process before
+// it is durable.
+//
+// Failure: if a journal write or fsync fails (or the engine throws), the in-memory state is
+// ahead of the disk. The sequencer logs at fatal level, rejects everything pending, refuses
+// further submits and calls onFatal, which by default exits the process with code 70
+// (FATAL_EXIT_CODE): a restart recovers exactly the durable prefix, which is all that was ever
+// acknowledged.
+import type { Logger } from 'pino';
+import type { Command, EngineEvent, UnstampedCommand } from '../core/types.js';
+import { MicroClock } from '../journal/clock.js';
+import { JOURNAL_DIR, MAX_RECORD_BYTES, SEGMENT_HEADER_BYTES, encodeRecord } from '../journal/format.js';
+import type { Machine } from '../journal/machine.js';
+import type { ResolvedStoreOptions } from '../journal/options.js';
+import { applyRetention } from '../journal/retention.js';
+import { SegmentWriter } from '../journal/segment.js';
+import { writeSnapshot } from '../journal/snapshot.js';
+import type { Applied, AppliedListener } from './context.js';
+import * as path from 'node:path';
+
+/** Session ids are boot * SESSION_SPAN + n: unique across restarts (boot is persisted before use). */
+export const SESSION_SPAN = 2 ** 24;
+
+export interface SnapshotResult {
+  seq: number;
+  file: string;
+  /** Wall time of the whole snapshot (serialise, write, fsync, rename). */
+  ms: number;
+  /** Longest time the event loop was blocked by it (engine.serialize, or one JSON slice). */
+  stallMs: number;
+}
+
+/** Counters for status pages and metrics; stats() returns a copy. */
+export interface SequencerStats {
+  /** Commands made durable and published by this process. */
+  commands: number;
+  /** Group-commit appends (one write each); `batches` is the same number. */
+  appends: number;
+  batches: number;
+  appendedBytes: number;
+  fsyncs: number;
+  /** Cumulative time in journal writes / fdatasyncs (monotonic counters). */
+  appendSeconds: number;
+  fsyncSeconds: number;
+  lastAppendMs: number;
+  lastFsyncMs: number;
+  lastAppendSeconds: number;
+  lastFsyncSeconds: number;
+  /** Commands in the last / largest group commit. */
+  lastBatch: number;
+  maxBatch: number;
+  segmentsCreated: number;
+  snapshots: number;
+  snapshotFailures: number;
+  lastSnapshotSeq: number;
+  lastSnapshotMs: number;
+  lastSnapshotStallMs: number;
+  lastSnapshotBytes: number;
+  /** Highest seq published (durable under the fsync policy) and highest applied. */
+  durableSeq: number;
+  lastSeq: number;
+}
+
+/** Everything openStore hands the sequencer after recovery. */
+export interface SequencerInit {
+  machine: Machine;
+  options: ResolvedStoreOptions;
+  log: Logger;
+  /** Seq of the last command in the recovered state. */
+  lastSeq: number;
+  /** Micro-timestamp of the last recovered command (the clock never goes below it). */
+  lastTime: number;
+  lastSnapshotSeq: number;
+  lastSnapshotFile: string;
+  /** The newest segment opened for append, or null to create one at the first write. */
+  writer: SegmentWriter | null;
+  boot: number;
+  /** Persists boot + 1 synchronously and returns it (when a boot's session ids run out). */
+  bumpBoot: () => number;
+  /** Releases the data directory lock. */
+  release: () => Promise<void>;
+}
+
+interface Pending {
+  applied: Applied;
+  record: Buffer;
+  resolve: (a: Applied) => void;
+  reject: (e: Error) => void;
+}
+
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+type State = 'open' | 'closing' | 'closed' | 'failed';
+
+export class Sequencer {
+  private readonly st: SequencerStats;
+
+  private readonly machine: Machine;
+  private readonly opts: ResolvedStoreOptions;
+  private readonly log: Logger;
+  private readonly clock: MicroClock;
+  private readonly journalDir: string;
+  private readonly sync: boolean;
+  private state: State = 'open';
+  private failure: Error | undefined;
+  private nextSeq: number;
+  private lastTime: number;
+  private writer: SegmentWriter | null;
+  private pending: Pending[] = [];
+  /** The batch being written right now. */
+  private inflight: Pending[] = [];
+  private pendingBytes = 0;
+  private flushing = false;
+  private kickScheduled = false;
+  private dirty = false;
+  private syncDue = false;
+  private lastSyncAt = performance.now();
+  private syncWaiters: Waiter[] = [];
+  private durableSeq: number;
+  private durableWaiters: Waiter[] = [];
+  private listeners: AppliedListener[] = [];
+  private boot: number;
+  private sessionCounter = 0;
+  private readonly bumpBoot: () => number;
+  private readonly release: () => Promise<void>;
+  private lastSnapshotSeq: number;
+  private lastSnapshotFile: string;
+  private lastSnapshotAt = performance.now();
+  private snapshotRunning = false;
+  private snapshotChain: Promise<unknown> = Promise.resolve();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closing: Promise<void> | undefined;
+  private failCleanup: Promise<void> = Promise.resolve();
+
+  constructor(init: SequencerInit) {
+    this.machine = init.machine;
+    this.opts = init.options;
+    this.log = init.log;
+    this.clock = new MicroClock(init.lastTime);
+    this.journalDir = path.join(init.options.dataDir, JOURNAL_DIR);
+    this.sync = init.options.fsync !== 'off';
+    this.nextSeq = init.lastSeq + 1;
+    this.lastTime = init.lastTime;
+    this.durableSeq = init.lastSeq;
+    this.writer = init.writer;
+    this.boot = init.boot;
+    this.bumpBoot = init.bumpBoot;
+    this.release = init.release;
+    this.lastSnapshotSeq = init.lastSnapshotSeq;
+    this.lastSnapshotFile = init.lastSnapshotFile;
+    this.st = {
+      commands: 0,
+      appends: 0,
+      batches: 0,
+      appendedBytes: 0,
+      fsyncs: 0,
+      appendSeconds: 0,
+      fsyncSeconds: 0,
+      lastAppendMs: 0,
+      lastFsyncMs: 0,
+      lastAppendSeconds: 0,
+      lastFsyncSeconds: 0,
+      lastBatch: 0,
+      maxBatch: 0,
+      segmentsCreated: 0,
+      snapshots: 0,
+      snapshotFailures: 0,
+      lastSnapshotSeq: init.lastSnapshotSeq,
+      lastSnapshotMs: 0,
+      lastSnapshotStallMs: 0,
+      lastSnapshotBytes: 0,
+      durableSeq: init.lastSeq,
+      lastSeq: init.lastSeq,
+    };
+    if (this.opts.fsync === 'interval') {
+      this.timers.push(
+        setInterval(() => {
+          if (this.dirty && this.state !== 'failed') {
+            this.syncDue = true;
+            this.kick();
+          }
+        }, this.opts.fsyncIntervalMs),
+      );
+    }
+    this.timers.push(setInterval(() => this.maybeSnapshot(), Math.max(10, Math.min(this.opts.snapshotEveryMs, 1000))));
+    for (const t of this.timers) t.unref();
+  }
+
+  /** A copy of the counters (cumulative since this process opened the store). */
+  stats(): SequencerStats {
+    return { ...this.st, lastSeq: this.nextSeq - 1 };
+  }
+
+  /** Seq of the last command applied (durable or about to be). */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /**
+   * Stamps, applies and journals a command. Resolves with the Applied once it is durable and
+   * has been published to every listener. Rejects without any effect if the command cannot be
+   * serialised as JSON or is larger than 4 MiB; rejects if the sequencer is closed or failed.
+   */
+  submit(cmd: UnstampedCommand): Promise<Applied> {
+    if (this.state !== 'open') return Promise.reject(this.closedError());
+    const seq = this.nextSeq;
+    const time = this.clock.next();
+    // Stamps are set last so a stray seq/time on the input cannot override them; seq and time
+    // come first in the JSON for readability.
+    const stamped = { seq: 0, time: 0, ...cmd } as Command;
+    stamped.seq = seq;
+    stamped.time = time;
+    let json: string;
+    try {
+      json = JSON.stringify(stamped);
+    } catch (e) {
+      return Promise.reject(new Error(`command cannot be journaled: ${(e as Error).message}`));
+    }
+    const record = encodeRecord(json);
+    if (record.length - 8 > MAX_RECORD_BYTES) return Promise.reject(new Error(`command too large to journal (${record.length} bytes)`));
+    // The engine gets exactly what a replay will read back (JSON drops undefined, turns NaN
+    // into null, -0 into 0, …), so the live state and the replayed state cannot differ.
+    const command = JSON.parse(json) as Command;
+    const events: EngineEvent[] = [];
+    let result;
+    try {
+      result = this.machine.apply(command, events);
+    } catch (e) {
+      const err = new Error(`engine.apply threw on seq ${seq} (${command.type}); its state can no longer be trusted: ${(e as Error).message}`);
+      this.fail(err);
+      return Promise.reject(err);
+    }
+    this.nextSeq = seq + 1;
+    this.lastTime = time;
+    const applied: Applied = { seq, time, command, result, events };
+    return new Promise<Applied>((resolve, reject) => {
+      this.pending.push({ applied, record, resolve, reject });
+      this.pendingBytes += record.length;
+      this.kick();
+    });
+  }
+
+  /** Resolves once every command applied so far is durable (and published). */
+  whenDurable(): Promise<void> {
+    return this.durableThrough(this.nextSeq - 1);
+  }
+
+  /** Subscribes to every applied, durable command in seq order; returns the unsubscribe function. */
+  onApplied(listener: AppliedListener): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** boot * 2^24 + n, n = 1, 2, …; the boot counter is persisted before it is used. */
+  newSessionId(): number {
+    if (this.sessionCounter >= SESSION_SPAN - 1) {
+      this.boot = this.bumpBoot();
+      this.sessionCounter = 0;
+    }
+    this.sessionCounter++;
+    return this.boot * SESSION_SPAN + this.sessionCounter;
+  }
+
+  /**
+   * Takes a snapshot of the current state now (after any snapshot in progress). The engine is
+   * serialised synchronously; JSON text is produced and written in slices; the file becomes
+   * visible only once the journal is durable through its seq. With nothing new since the last
+   * snapshot, returns that one (ms 0).
+   */
+  snapshot(): Promise<SnapshotResult> {
+    const p = this.snapshotChain.then(() => this.takeSnapshot());
+    this.snapshotChain = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Stops accepting commands, flushes the journal, takes a final snapshot, releases the directory.
+   * After a failure it only releases the file and the lock (no snapshot of a suspect state).
+   */
+  close(): Promise<void> {
+    if (this.state === 'failed') return this.failCleanup;
+    if (this.closing) return this.closing;
+    this.state = 'closing';
+    this.closing = (async () => {
+      await this.whenDurable();
+      try {
+        await this.snapshot();
+      } catch (e) {
+        // The journal is complete and durable; the next start just replays a longer tail.
+        this.log.error({ err: e }, 'final snapshot failed (nothing lost: the journal is complete)');
+      }
+      if (this.opts.fsync === 'interval' && this.dirty) await this.requestSync();
+      for (const t of this.timers) clearInterval(t);
+      await this.snapshotChain;
+      if (this.writer) {
+        await this.writer.close();
+        this.writer = null;
+      }
+      this.state = 'closed';
+      await this.release();
+      this.log.info({ seq: this.nextSeq - 1 }, 'journal closed');
+    })();
+    return this.closing;
+  }
+
+  // ---------------------------------------------------------------- group commit
+
+  private kick(): void {
+    if (this.flushing || this.kickScheduled) return;
+    this.kickScheduled = true;
+    // One turn of the event loop lets everything submitted in the meantime join the batch.
+    setImmediate(() => {
+      this.kickScheduled = false;
+      void this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    if (this.flushing || this.state === 'failed') return;
+    this.flushing = true;
+    try {
+      for (;;) {
+        if (this.pending.length > 0) {
+          const batch = this.pending;
+          const bytes = this.pendingBytes;
+          this.pending = [];
+          this.pendingBytes = 0;
+          this.inflight = batch;
+          await this.writeBatch(batch, bytes);
+          this.inflight = [];
+          this.publish(batch);
+          this.maybeSnapshot();
+          continue;
+        }
+        if (this.dirty && (this.syncDue || this.syncWaiters.length > 0)) {
+          await this.fsyncJournal();
+          continue;
+        }
+        break;
+      }
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async writeBatch(batch: Pending[], bytes: number): Promise<void> {
+    const firstSeq = batch[0]!.applied.seq;
+    if (this.writer === null) {
+      this.writer = await SegmentWriter.create(this.journalDir, firstSeq, this.sync);
+      this.st.segmentsCreated++;
+    } else if (this.writer.size > SEGMENT_HEADER_BYTES && this.writer.size + bytes > this.opts.segmentBytes) {
+      if (this.sync) await this.writer.datasync();
+      await this.writer.close();
+      this.writer = null;
+      this.writer = await SegmentWriter.create(this.journalDir, firstSeq, this.sync);
+      this.st.segmentsCreated++;
+      this.log.debug({ firstSeq }, 'journal segment rolled over');
+    }
+    const buf = batch.length === 1 ? batch[0]!.record : Buffer.concat(batch.map((p) => p.record), bytes);
+    const t0 = performance.now();
+    await this.writer.append(buf);
+    const t1 = performance.now();
+    const st = this.st;
+    st.appends++;
+    st.batches++;
+    st.appendedBytes += bytes;
+    st.lastAppendMs = t1 - t0;
+    st.lastAppendSeconds = (t1 - t0) / 1000;
+    st.appendSeconds += (t1 - t0) / 1000;
+    st.lastBatch = batch.length;
+    if (batch.length > st.maxBatch) st.maxBatch = batch.length;
+    this.dirty = this.sync;
+    if (this.opts.fsync === 'always' || (this.opts.fsync === 'interval' && t1 - this.lastSyncAt >= this.opts.fsyncIntervalMs)) {
+      await this.fsyncJournal();
+    }
+  }
+
+  private async fsyncJournal(): Promise<void> {
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    this.syncDue = false;
+    this.dirty = false;
+    if (this.writer) {
+      const t0 = performance.now();
+      await this.writer.datasync();
+      this.lastSyncAt = performance.now();
+      const d = this.lastSyncAt - t0;
+      this.st.fsyncs++;
+      this.st.lastFsyncMs = d;
+      this.st.lastFsyncSeconds = d / 1000;
+      this.st.fsyncSeconds += d / 1000;
+    }
+    for (const w of waiters) w.resolve();
+  }
+
+  /** Under 'interval': resolves after an fdatasync that covers everything written so far. */
+  private requestSync(): Promise<void> {
+    if (!this.dirty) return Promise.resolve();
+    if (this.state === 'failed') return Promise.reject(this.closedError());
+    return new Promise<void>((resolve, reject) => {
+      this.syncWaiters.push({ seq: 0, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private publish(batch: Pending[]): void {
+    const listeners = this.listeners;
+    for (const p of batch) {
+      for (const l of listeners) {
+        try {
+          l(p.applied);
+        } catch (e) {
+          this.log.error({ err: e, seq: p.applied.seq }, 'onApplied listener threw');
+        }
+      }
+    }
+    const last = batch[batch.length - 1]!.applied.seq;
+    this.durableSeq = last;
+    this.st.durableSeq = last;
+    this.st.commands += batch.length;
+    for (const p of batch) p.resolve(p.applied);
+    let i = 0;
+    while (i < this.durableWaiters.length && this.durableWaiters[i]!.seq <= last) this.durableWaiters[i++]!.resolve();
+    if (i > 0) this.durableWaiters.splice(0, i);
+  }
+
+  private durableThrough(seq: number): Promise<void> {
+    if (this.durableSeq >= seq) return Promise.resolve();
+    if (this.state === 'failed') return Promise.reject(this.closedError());
+    return new Promise<void>((resolve, reject) => {
+      this.durableWaiters.push({ seq, resolve, reject });
+    });
+  }
+
+  private fail(err: Error): void {
+    if (this.state === 'failed') return;
+    this.state = 'failed';
+    this.failure = err;
+    this.log.fatal({ err }, 'journal failure: the in-memory state may be ahead of the disk; refusing to serve it');
+    for (const t of this.timers) clearInterval(t);
+    const pending = [...this.inflight, ...this.pending];
+    this.inflight = [];
+    this.pending = [];
+    for (const p of pending) p.reject(err);
+    for (const w of this.durableWaiters) w.reject(err);
+    for (const w of this.syncWaiters) w.reject(err);
+    this.durableWaiters = [];
+    this.syncWaiters = [];
+    // Nothing is written any more: let go of the file and the directory lock (matters only when
+    // onFatal does not end the process, e.g. in tests).
+    const writer = this.writer;
+    this.writer = null;
+    this.failCleanup = (async () => {
+      await writer?.close().catch(() => undefined);
+      await this.release().catch(() => undefined);
+    })();
+    this.opts.onFatal(err);
+  }
+
+  private closedError(): Error {
+    if (this.state === 'failed') return new Error(`sequencer failed: ${this.failure?.message ?? 'unknown error'}`);
+    return new Error('sequencer is closed');
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  private maybeSnapshot(): void {
+    if (this.snapshotRunning || this.state !== 'open') return;
+    const since = this.nextSeq - 1 - this.lastSnapshotSeq;
+    if (since <= 0) return;
+    if (since >= this.opts.snapshotEveryCommands || performance.now() - this.lastSnapshotAt >= this.opts.snapshotEveryMs) {
+      this.snapshotRunning = true; // claimed now so the next batch does not start another
+      this.snapshot().catch((e: unknown) => {
+        this.log.error({ err: e }, 'snapshot failed (the journal is unaffected; will retry)');
+      });
+    }
+  }
+
+  private async takeSnapshot(): Promise<SnapshotResult> {
+    const seq = this.nextSeq - 1;
+    if (this.state === 'failed') throw this.closedError();
+    if (seq === this.lastSnapshotSeq) {
+      this.snapshotRunning = false;
+      return { seq, file: this.lastSnapshotFile, ms: 0, stallMs: 0 };
+    }
+    this.snapshotRunning = true;
+    const t0 = performance.now();
+    try {
+      const state = this.machine.serialize();
+      const serializeMs = performance.now() - t0;
+      const r = await writeSnapshot({
+        dataDir: this.opts.dataDir,
+        seq,
+        time: this.lastTime,
+        state,
+        sync: this.sync,
+        sliceMs: this.opts.snapshotSliceMs,
+        beforeCommit: async () => {
+          // Never let a snapshot get ahead of the durable journal.
+          await this.durableThrough(seq);
+          if (this.opts.fsync === 'interval') await this.requestSync();
+        },
+      });
+      const ms = performance.now() - t0;
+      const stallMs = Math.max(serializeMs, r.maxSliceMs);
+      this.lastSnapshotSeq = seq;
+      this.lastSnapshotFile = r.file;
+      this.lastSnapshotAt = performance.now();
+      Object.assign(this.st, { snapshots: this.st.snapshots + 1, lastSnapshotSeq: seq, lastSnapshotMs: ms, lastSnapshotStallMs: stallMs, lastSnapshotBytes: r.bytes });
+      this.log.info({ seq, file: path.basename(r.file), bytes: r.bytes, ms: round(ms), stallMs: round(stallMs), serializeMs: round(serializeMs), jsonSyncMs: round(r.syncMs) }, 'snapshot written');
+      try {
+        await applyRetention(this.opts.dataDir, this.opts.retention, this.opts.keepSnapshots, this.sync, this.log);
+      } catch (e) {
+        this.log.error({ err: e }, 'retention failed (nothing lost; will retry after the next snapshot)');
+      }
+      return { seq, file: r.file, ms, stallMs };
+    } catch (e) {
+      this.st.snapshotFailures++;
+      throw e;
+    } finally {
+      this.snapshotRunning = false;
+    }
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { crc32c } from '../../src/journal/crc32c.js';
+import { CorruptionError } from '../../src/journal/errors.js';
+import { SEGMENT_HEADER_BYTES, encodeRecord, encodeSegmentHeader, parseSeqName, seqName } from '../../src/journal/format.js';
+import { jsonPieces } from '../../src/journal/json-stream.js';
+import { scanSegment } from '../../src/journal/segment.js';
+
+describe('CRC-32C', () => {
+  it('matches the standard check values', () => {
+    assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+    assert.equal(crc32c(Buffer.alloc(0)), 0);
+    // RFC 3720 (iSCSI) B.4 test vectors.
+    assert.equal(crc32c(Buffer.alloc(32, 0)), 0x8a9136aa);
+    assert.equal(crc32c(Buffer.alloc(32, 0xff)), 0x62a8ab43);
+    assert.equal(crc32c(Buffer.from(Array.from({ length: 32 }, (_, i) => i))), 0x46dd794e);
+    assert.equal(crc32c(Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i))), 0x113fdb5c);
+  });
+
+  it('is the same computed in pieces as in one go', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(200), (bytes, cut) => {
+        const b = Buffer.from(bytes);
+        const k = Math.min(cut, b.length);
+        assert.equal(crc32c(b, crc32c(b, 0, 0, k), k), crc32c(b));
+        // Bitwise reference implementation.
+        let c = ~0;
+        for (const x of b) {
+          c ^= x;
+          for (let i = 0; i < 8; i++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+        }
+        assert.equal(crc32c(b), ~c >>> 0);
+      }),
+    );
+  });
+});
+
+describe('incremental JSON', () => {
+  it('joins to exactly JSON.stringify', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => {
+        assert.equal([...jsonPieces(v)].join(''), JSON.stringify(v));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('handles long flat arrays, undefined members and toJSON like JSON.stringify', () => {
+    const v = {
+      big: Array.from({ length: 10_000 }, (_, i) => (i % 7 === 0 ? null : i)),
+      rows: Array.from({ length: 5000 }, (_, i) => [i, -i, 'x', i % 2 === 0]),
+      skip: undefined,
+      nested: { a: [undefined, { d: new Date(0) }], b: 'é"\\\u2028' },
+    };
+    assert.equal([...jsonPieces(v)].join(''), JSON.stringify(v));
+  });
+});
+
+describe('segment format', () => {
+  const segment = (payloads: string[]): Buffer => Buffer.concat([encodeSegmentHeader(5), ...payloads.map((p) => encodeRecord(p))]);
+  const cmds = ['{"seq":5,"a":1}', '{"seq":6,"b":"ü"}', '{"seq":7}'];
+
+  it('names files by seq', () => {
+    assert.equal(seqName(42, '.seg'), '00000000000000000042.seg');
+    assert.equal(parseSeqName('00000000000000000042.seg', '.seg'), 42);
+    assert.equal(parseSeqName('42.seg', '.seg'), undefined);
+    assert.equal(parseSeqName('00000000000000000042.snap', '.seg'), undefined);
+  });
+
+  it('visits every record with consecutive seqs', () => {
+    const seen: [number, string][] = [];
+    const scan = scanSegment(segment(cmds), 'j', false, 5, (seq, b, s, e) => seen.push([seq, b.toString('utf8', s, e)]));
+    assert.deepEqual(seen, cmds.map((c, i) => [5 + i, c]));
+    assert.equal(scan.count, 3);
+    assert.equal(scan.torn, undefined);
+  });
+
+  it('reports a torn tail only at the end of the newest segment', () => {
+    const whole = segment(cmds);
+    const lastStart = whole.length - encodeRecord(cmds[2]!).length;
+    for (const cut of [1, 7, 8, 9, encodeRecord(cmds[2]!).length - 1]) {
+      const b = whole.subarray(0, lastStart + cut);
+      const scan = scanSegment(b, 'j', true, 5);
+      assert.equal(scan.count, 2);
+      assert.deepEqual([scan.torn?.offset, scan.torn?.bytes], [lastStart, cut]);
+      assert.throws(() => scanSegment(b, 'j', false, 5), (e: unknown) => e instanceof CorruptionError && e.offset === lastStart && e.message.includes(`byte offset ${lastStart}`));
+    }
+    // A whole record with a bad CRC at the very end.
+    const badCrc = Buffer.from(whole);
+    badCrc[whole.length - 2] ^= 1;
+    assert.equal(scanSegment(badCrc, 'j', true, 5).torn?.offset, lastStart);
+    // Zeros where the last append should be (delayed allocation after power loss).
+    const zeros = Buffer.concat([whole.subarray(0, lastStart), Buffer.alloc(40)]);
+    assert.equal(scanSegment(zeros, 'j', true, 5).torn?.reason.startsWith('zero-filled'), true);
+    // Incomplete header of a segment created just before the crash.
+    assert.equal(scanSegment(encodeSegmentHeader(9).subarray(0, 11), 'j', true, 9).torn?.wholeFile, true);
+  });
+
+  it('throws with file and offset on damage before the end', () => {
+    const whole = segment(cmds);
+    const secondStart = SEGMENT_HEADER_BYTES + encodeRecord(cmds[0]!).length;
+    const b = Buffer.from(whole);
+    b[secondStart + 10] ^= 0x40; // inside the second payload
+    assert.throws(() => scanSegment(b, 'journal/x.seg', true, 5), {
+      name: 'CorruptionError',
+      message: `journal/x.seg: record CRC mismatch (seq 6) at byte offset ${secondStart}`,
+    });
+  });
+
+  it('does not mistake a corrupted length field for a torn tail', () => {
+    const whole = segment(cmds);
+    const secondStart = SEGMENT_HEADER_BYTES + encodeRecord(cmds[0]!).length;
+    const b = Buffer.from(whole);
+    b.writeUInt32LE(1000, secondStart); // claims more bytes than the file has
+    assert.throws(() => scanSegment(b, 'j', true, 5), (e: unknown) => e instanceof CorruptionError && e.offset === secondStart && /not a torn tail/.test(e.message));
+  });
+
+  it('rejects a header whose seq disagrees with the file name, or another format version', () => {
+    assert.throws(() => scanSegment(segment(cmds), 'j', true, 6), /header says the first seq is 5/);
+    const v2 = segment(cmds);
+    v2.writeUInt32LE(2, 8);
+    assert.throws(() => scanSegment(v2, 'j', true, 5), /header \(bytes 0-27\) CRC mismatch at byte offset 0/);
+    v2.writeUInt32LE(crc32c(v2, 0, 0, 24), 24);
+    assert.throws(() => scanSegment(v2, 'j', true, 5), /unsupported journal format version 2 .* at byte offset 8/);
+  });
+});

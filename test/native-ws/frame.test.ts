@@ -1,0 +1,41 @@
+// Pre-built server frames decode, with ws's own parser, to exactly the text they carry, for
+// every length encoding (7-bit, 16-bit, 64-bit).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Writable } from 'node:stream';
+import * as wsModule from 'ws';
+import { framePayload, textFrame } from '../../src/dialects/native-ws/frame.js';
+
+// ws's frame parser (exported at runtime, not in @types/ws).
+const Receiver = (wsModule as unknown as { Receiver: new (o: { isServer: boolean }) => Writable }).Receiver;
+
+function decode(frames: Buffer[]): string[] {
+  const out: string[] = [];
+  const r = new Receiver({ isServer: false });
+  r.on('message', (data: Buffer, isBinary: boolean) => {
+    assert.equal(isBinary, false);
+    out.push(data.toString('utf8'));
+  });
+  r.on('error', (err: Error) => assert.fail(err));
+  r.write(Buffer.concat(frames));
+  return out;
+}
+
+test('textFrame: header forms and payloads round-trip through ws', () => {
+  const texts = [
+    '',
+    '{"error_code":0}',
+    'x'.repeat(125),
+    'y'.repeat(126),
+    'é'.repeat(40_000), // 80,000 bytes: 64-bit length
+    'z'.repeat(65_535),
+    'w'.repeat(65_536),
+    '{"notice":"Welcome","nonce":"azRzAi5rm1ry/l0drnz1vw=="}',
+  ];
+  const frames = texts.map(textFrame);
+  assert.deepEqual(decode(frames), texts);
+  assert.deepEqual([...frames[1]!.subarray(0, 2)], [0x81, 16]);
+  assert.deepEqual([...frames[3]!.subarray(0, 4)], [0x81, 126, 0, 126]);
+  assert.equal(frames[4]![1], 127);
+  for (const [i, f] of frames.entries()) assert.equal(framePayload(f).toString('utf8'), texts[i]);
+});
