@@ -7,8 +7,11 @@ export class Order {
   prev: Order | null = null;
   next: Order | null = null;
   level: PriceLevel | null = null;
-  /** Insertion rank, used by the naive reference book. */
-  rank = 0;
+  /** True while the order rests in its market's book (kept by the engine, whatever the book). */
+  resting = false;
+  /** Links of the owner's list of live orders, in id order (kept by the engine). */
+  userPrev: Order | null = null;
+  userNext: Order | null = null;
 
   constructor(
     public readonly id: number,

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { gcd, isSafeNonNegative, MAX_SAFE, mulDivCeil, mulDivFloor, mulDivRem } from './arith.js';
 import { FastBook, Order, type Book } from './book.js';
+import { OrderTable } from './order-table.js';
 import { Prng } from './prng.js';
 import {
   ErrorCode,
@@ -42,6 +43,7 @@ import {
 import { TradeWindow, VolumeWindow, type TradeWindowState } from './window.js';
 
 const PPM = 1_000_000;
+const MARKET_CLOSED = 'The market is not open for trading.';
 
 export type BookFactory = () => Book;
 
@@ -83,19 +85,33 @@ class MarketState {
   }
 }
 
+class Position {
+  constructor(
+    public position: number,
+    /** Micro-timestamp of the last change. */
+    public through: number,
+  ) {}
+}
+
 class User {
   available: number[] = [];
   reserved: number[] = [];
-  /** Live orders by id, in id order. */
-  readonly orders = new Map<number, Order>();
+  /**
+   * Live orders as a list linked through the orders (userPrev / userNext), in id order: an order
+   * is appended when placed (ids only grow) and unlinked when it closes. Lookup by id goes
+   * through the engine's OrderTable.
+   */
+  firstOrder: Order | null = null;
+  lastOrder: Order | null = null;
+  orderCount = 0;
   /** Live orders by tonce. */
   readonly tonces = new Map<number, Order>();
   /** Highest tonce accepted since the last CancelAllOrders ('increasing' rule). */
   lastTonce = 0;
-  /** 30-day volume windows by asset index. */
-  readonly volumes = new Map<number, VolumeWindow>();
-  /** Net traded position by asset index: [position, through]. */
-  readonly positions = new Map<number, [number, number]>();
+  /** 30-day volume windows by asset index (undefined: never traded that asset). */
+  readonly volumes: (VolumeWindow | undefined)[] = [];
+  /** Net traded position by asset index (undefined: never traded that asset). */
+  readonly positions: (Position | undefined)[] = [];
   /** `${asset}:${address}` */
   readonly addresses = new Set<string>();
 
@@ -104,6 +120,32 @@ class User {
     public readonly publicKey: string,
     public readonly cookie: string,
   ) {}
+
+  /** Appends an order with a higher id than any of the user's live orders. */
+  linkOrder(o: Order): void {
+    o.userPrev = this.lastOrder;
+    o.userNext = null;
+    if (this.lastOrder === null) this.firstOrder = o;
+    else this.lastOrder.userNext = o;
+    this.lastOrder = o;
+    this.orderCount++;
+  }
+
+  unlinkOrder(o: Order): void {
+    if (o.userPrev === null) this.firstOrder = o.userNext;
+    else o.userPrev.userNext = o.userNext;
+    if (o.userNext === null) this.lastOrder = o.userPrev;
+    else o.userNext.userPrev = o.userPrev;
+    o.userPrev = o.userNext = null;
+    this.orderCount--;
+  }
+
+  /** Live orders in id order (a copy: closing them does not disturb the iteration). */
+  liveOrders(): Order[] {
+    const out: Order[] = [];
+    for (let o = this.firstOrder; o !== null; o = o.userNext) out.push(o);
+    return out;
+  }
 
   ensure(assetCount: number): void {
     while (this.available.length < assetCount) {
@@ -154,9 +196,22 @@ interface EngineSnapshot {
   }[];
 }
 
-/** Reservation a limit order needs: counter units for a bid, base units for an ask. */
-function reservationFor(m: MarketState, isBid: boolean, quantity: number, price: number): number {
-  return isBid ? mulDivCeil(quantity * m.mul, price, m.div) : quantity;
+/** [asset index, buckets] for each asset the user traded, by asset index. */
+function serializeVolumes(volumes: (VolumeWindow | undefined)[]): [number, [number, number][]][] {
+  const out: [number, [number, number][]][] = [];
+  volumes.forEach((w, i) => {
+    if (w !== undefined) out.push([i, w.serialize()]);
+  });
+  return out;
+}
+
+/** [asset index, position, through] for each asset the user traded, by asset index. */
+function serializePositions(positions: (Position | undefined)[]): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  positions.forEach((p, i) => {
+    if (p !== undefined) out.push([i, p.position, p.through]);
+  });
+  return out;
 }
 
 export class Engine implements EngineApi {
@@ -164,16 +219,31 @@ export class Engine implements EngineApi {
   private readonly assetByCode = new Map<number, AssetState>();
   private readonly marketList: MarketState[] = [];
   private readonly marketByPair = new Map<number, MarketState>();
+  /** marketFor()'s last hit (NaN: none, as NaN equals nothing). */
+  private lastBase = NaN;
+  private lastCounter = NaN;
+  private lastMarket: MarketState | undefined = undefined;
+  /** Users in creation order (the order of users() and serialize()). */
   private readonly userMap = new Map<number, User>();
-  private readonly orderIndex = new Map<number, Order>();
+  /** The same users indexed by id, for the hot path: ids count up from 1, so this is dense. */
+  private readonly userById: (User | undefined)[] = [];
+  /** Every live order (resting, or a taker while it matches) by id. */
+  private readonly ordersById = new OrderTable();
   private readonly sessions = new Map<number, Set<Order>>();
   private readonly apiKeyMap = new Map<string, ApiKeyState>();
   private prng: Prng;
   private nextOrderId = 1;
   private nextUserId = 1;
+  /**
+   * Markets touched by this command, and (user, asset index) pairs whose trade volume changed,
+   * in order of first change. Entries past the counts are stale; the arrays are reused rather
+   * than truncated, which would free and regrow their backing stores every command.
+   */
   private readonly dirtyMarkets: MarketState[] = [];
-  /** (userId * 2^16 + assetIndex) pairs whose trade volume changed in this command. */
-  private readonly dirtyVolumes: number[] = [];
+  private dirtyMarketCount = 0;
+  private readonly dirtyVolumeUsers: User[] = [];
+  private readonly dirtyVolumeAssets: number[] = [];
+  private dirtyVolumeCount = 0;
   private out: EngineEvent[] = [];
   lastSeq = 0;
   now = 0;
@@ -265,8 +335,8 @@ export class Engine implements EngineApi {
   private placeOrder(c: PlaceOrder): CommandResult {
     const m = this.marketFor(c.base, c.counter);
     if (m === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.INVALID_PAIR);
-    if (!this.isTrading(m)) return fail(ErrorCode.INVALID, 'The market is not open for trading.');
-    const u = this.userMap.get(c.userId);
+    if (!this.isTrading(m)) return fail(ErrorCode.INVALID, MARKET_CLOSED);
+    const u = this.userOf(c.userId);
     if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
     const tonce = c.tonce ?? null;
     if (tonce === 0) return fail(ErrorCode.INVALID, ErrorMessage.TONCE_ZERO);
@@ -303,13 +373,13 @@ export class Engine implements EngineApi {
     const price = this.roundToTick(m, c.price!, isBid);
     if (price === 0) return fail(ErrorCode.INVALID, ErrorMessage.PRICE_ZERO);
     // The trade total at the order's price must be representable, on either side.
-    if (mulDivCeil(quantity * m.mul, price, m.div) > MAX_SAFE || quantity * m.mul > MAX_SAFE) {
-      return fail(ErrorCode.INVALID, ErrorMessage.TOTAL_OVERFLOW);
-    }
-    if (u.orders.size >= this.config.maxOpenOrders) return fail(ErrorCode.TOO_MANY_ORDERS, ErrorMessage.TOO_MANY_ORDERS);
+    const cost = mulDivCeil(quantity * m.mul, price, m.div);
+    if (cost > MAX_SAFE || quantity * m.mul > MAX_SAFE) return fail(ErrorCode.INVALID, ErrorMessage.TOTAL_OVERFLOW);
+    if (u.orderCount >= this.config.maxOpenOrders) return fail(ErrorCode.TOO_MANY_ORDERS, ErrorMessage.TOO_MANY_ORDERS);
     if (c.postOnly === true && this.crosses(m, isBid, price)) return fail(ErrorCode.POST_ONLY, ErrorMessage.POST_ONLY);
     const asset = isBid ? m.counter : m.base;
-    const need = reservationFor(m, isBid, quantity, price);
+    // The reservation: counter units at the order's price for a bid, base units for an ask.
+    const need = isBid ? cost : quantity;
     if (u.available[asset.index]! < need) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
 
     const persist = c.persist === undefined ? true : c.persist;
@@ -321,7 +391,8 @@ export class Engine implements EngineApi {
       u.tonces.set(tonce, order);
       if (tonce > u.lastTonce) u.lastTonce = tonce;
     }
-    u.orders.set(order.id, order);
+    u.linkOrder(order);
+    this.ordersById.add(order);
     this.matchLimit(m, order, u);
     if (order.remaining > 0) {
       if (persist === 'fill_or_kill') this.closeOrder(m, order, 'killed', false);
@@ -334,7 +405,7 @@ export class Engine implements EngineApi {
   /** Puts an order that survived matching on the book. */
   private rest(m: MarketState, order: Order): void {
     m.book.insert(order);
-    this.orderIndex.set(order.id, order);
+    order.resting = true;
     if (!order.persist) {
       let set = this.sessions.get(order.sessionId);
       if (set === undefined) this.sessions.set(order.sessionId, (set = new Set()));
@@ -361,7 +432,7 @@ export class Engine implements EngineApi {
       const maker = book.best(!isBid);
       if (maker === null || (isBid ? maker.price > taker.price : maker.price < taker.price)) break;
       const q = taker.remaining < maker.remaining ? taker.remaining : maker.remaining;
-      const makerUser = this.userMap.get(maker.userId)!;
+      const makerUser = this.userOf(maker.userId)!;
       if (isBid) this.trade(m, taker, u, maker, makerUser, q, maker.price, true);
       else this.trade(m, maker, makerUser, taker, u, q, maker.price, false);
     }
@@ -374,28 +445,52 @@ export class Engine implements EngineApi {
     const book = m.book;
     const base = m.base.index;
     const counter = m.counter.index;
+    // The balance at the start caps the order: a self-trade hands the proceeds straight back,
+    // and spending them again would let one command loop over its own resting orders.
+    let funds = isBid ? u.available[counter]! : u.available[base]!;
     while (left > 0) {
       const maker = book.best(!isBid);
       if (maker === null) break;
       const price = maker.price;
-      const makerUser = this.userMap.get(maker.userId)!;
+      const makerUser = this.userOf(maker.userId)!;
       let q = maker.remaining;
       if (byTotal) q = Math.min(q, mulDivFloor(left, m.div, price * m.mul));
       else q = Math.min(q, left);
       if (isBid) {
-        const rate = makerUser === u ? 0 : this.feeRate(u, m, true);
-        q = Math.min(q, this.affordable(m, u.available[counter]!, price, rate));
+        if (q > 0) {
+          const rate = makerUser === u ? 0 : this.feeRate(u, m, true);
+          if (!this.canPay(m, funds, q, price, rate)) q = Math.min(q, this.affordable(m, funds, price, rate));
+        }
       } else {
-        q = Math.min(q, u.available[base]!);
+        q = Math.min(q, funds);
       }
       if (q <= 0) break;
+      const availableBefore = u.available[counter]!;
       const total = isBid
         ? this.trade(m, null, u, maker, makerUser, q, price, true, tonce)
         : this.trade(m, maker, makerUser, null, u, q, price, false, tonce);
+      if (!isBid) funds -= q;
+      else funds -= makerUser === u ? total : availableBefore - u.available[counter]!;
       left -= byTotal ? total : q;
     }
     this.touch(m);
     return { ok: true, remaining: Math.max(left, 0) };
+  }
+
+  /**
+   * Whether q at `price` fits in `funds` with its worst-case total and worst-case fee; then
+   * affordable() >= q, so min(q, affordable()) is q and the search (BigInt when funds * PPM
+   * passes 2^53) can be skipped. Proof: the total T = ceil(q * price * mul / div) satisfies
+   * T + ceil(T * rate) <= funds, so affordable()'s t (the largest such total) is >= T, and
+   * q <= floor(t * div / (price * mul)). Only taken when every product below is exact.
+   */
+  private canPay(m: MarketState, funds: number, q: number, price: number, ratePpm: number): boolean {
+    const qm = q * m.mul;
+    if (qm > MAX_SAFE || price * m.mul > MAX_SAFE) return false;
+    const total = mulDivCeil(qm, price, m.div);
+    if (total > MAX_SAFE) return false;
+    // A sum past 2^53 rounds to more than any safe `funds`, so the comparison stays exact.
+    return total + mulDivCeil(total, ratePpm, PPM) <= funds;
   }
 
   /** Largest quantity whose worst-case total plus worst-case fee fits in `funds` at `price`. */
@@ -437,7 +532,7 @@ export class Engine implements EngineApi {
     if (ask !== null) {
       ask.reserved -= q;
       askUser.reserved[base]! -= q;
-      if (ask.level !== null) m.book.reduce(ask, q);
+      if (ask.resting) m.book.reduce(ask, q);
       else ask.remaining -= q;
     } else {
       askUser.available[base]! -= q;
@@ -475,7 +570,7 @@ export class Engine implements EngineApi {
         bidUser.reserved[counter]! -= bidExcess;
         bidUser.available[counter]! += bidExcess;
       }
-      if (bid.level !== null) m.book.reduce(bid, bid.remaining - rem);
+      if (bid.resting) m.book.reduce(bid, bid.remaining - rem);
       else bid.remaining = rem;
     } else {
       bidUser.available[counter]! -= total + bidFee;
@@ -489,7 +584,7 @@ export class Engine implements EngineApi {
       this.addVolume(askUser, m, q, total);
     }
     this.addPosition(bidUser, base, q);
-    this.addPosition(bidUser, counter, -(total + bidFee));
+    this.addPosition(bidUser, counter, 0 - (total + bidFee)); // never -0
     this.addPosition(askUser, base, -q);
     this.addPosition(askUser, counter, total - askFee);
 
@@ -530,10 +625,13 @@ export class Engine implements EngineApi {
    * OrderClosed, then (unless the caller reports balances itself) the BalanceChanged.
    */
   private closeOrder(m: MarketState, order: Order, reason: OrderClosed['reason'], callerReportsBalance: boolean): void {
-    if (order.level !== null) m.book.remove(order);
-    this.orderIndex.delete(order.id);
-    const u = this.userMap.get(order.userId)!;
-    u.orders.delete(order.id);
+    if (order.resting) {
+      m.book.remove(order);
+      order.resting = false;
+    }
+    const u = this.userOf(order.userId)!;
+    u.unlinkOrder(order);
+    this.ordersById.delete(order);
     if (order.tonce !== null && u.tonces.get(order.tonce) === order) u.tonces.delete(order.tonce);
     if (!order.persist) {
       const set = this.sessions.get(order.sessionId);
@@ -557,7 +655,8 @@ export class Engine implements EngineApi {
       tonce: order.tonce,
       base: m.config.base,
       counter: m.config.counter,
-      quantity: order.isBid ? remaining : -remaining,
+      // 0 - x, not -x: a filled ask reports 0, never -0.
+      quantity: order.isBid ? remaining : 0 - remaining,
       price: order.price,
       time: order.time,
       timeClosed: this.now,
@@ -567,13 +666,19 @@ export class Engine implements EngineApi {
     this.touch(m);
   }
 
+  /** The user's live order with this id (ids are unique across users). */
+  private ownOrder(u: User, id: number): Order | undefined {
+    const o = this.ordersById.get(id);
+    return o !== undefined && o.userId === u.id ? o : undefined;
+  }
+
   private findOrder(u: User, id: number | undefined, tonce: number | undefined): Order | undefined {
-    if (id !== undefined) return u.orders.get(id);
+    if (id !== undefined) return this.ownOrder(u, id);
     return u.tonces.get(tonce!);
   }
 
   private modifyOrder(c: ModifyOrder): CommandResult {
-    const u = this.userMap.get(c.userId);
+    const u = this.userOf(c.userId);
     if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
     if (c.id === undefined && c.tonce === undefined) return fail(ErrorCode.INVALID, ErrorMessage.ID_OR_TONCE);
     if (c.id === undefined && c.tonce === 0) return fail(ErrorCode.INVALID, ErrorMessage.TONCE_ZERO);
@@ -593,16 +698,18 @@ export class Engine implements EngineApi {
       this.closeOrder(m, order, 'cancelled', false);
       return { ok: true, order: { ...record, quantity: 0, time: this.now } };
     }
+    // Cancelling (above) is always allowed; changing an order is trading, like placing one.
+    if (!this.isTrading(m)) return fail(ErrorCode.INVALID, MARKET_CLOSED);
     const quantity = Math.abs(signed);
     const price = c.price === undefined ? order.price : this.roundToTick(m, c.price, isBid);
     if (price === 0) return fail(ErrorCode.INVALID, ErrorMessage.PRICE_ZERO);
-    if (mulDivCeil(quantity * m.mul, price, m.div) > MAX_SAFE || quantity * m.mul > MAX_SAFE) {
-      return fail(ErrorCode.INVALID, ErrorMessage.TOTAL_OVERFLOW);
-    }
+    const cost = mulDivCeil(quantity * m.mul, price, m.div);
+    if (cost > MAX_SAFE || quantity * m.mul > MAX_SAFE) return fail(ErrorCode.INVALID, ErrorMessage.TOTAL_OVERFLOW);
     const crossing = price !== order.price && this.crosses(m, isBid, price);
     if (c.postOnly === true && crossing) return fail(ErrorCode.POST_ONLY, ErrorMessage.POST_ONLY);
     const asset = isBid ? m.counter : m.base;
-    const need = reservationFor(m, isBid, quantity, price);
+    // The reservation: counter units at the order's price for a bid, base units for an ask.
+    const need = isBid ? cost : quantity;
     const diff = need - order.reserved;
     if (diff > u.available[asset.index]!) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
 
@@ -614,6 +721,7 @@ export class Engine implements EngineApi {
     const toBack = quantity > order.remaining || price !== order.price;
     if (toBack || crossing) {
       m.book.remove(order);
+      order.resting = false;
       order.remaining = quantity;
       order.price = price;
       order.reserved = need;
@@ -622,11 +730,12 @@ export class Engine implements EngineApi {
       order.reserved = need;
     }
     if (crossing) this.matchLimit(m, order, u);
-    if (order.remaining === 0) {
-      // Filled completely while crossing; closeOrder returns what is left of the reservation.
-      this.closeOrder(m, order, 'filled', false);
-    } else {
-      if (toBack || crossing) m.book.insert(order);
+    // An order that filled completely while crossing was closed by the trade that filled it.
+    if (order.remaining > 0) {
+      if (toBack || crossing) {
+        m.book.insert(order);
+        order.resting = true;
+      }
       this.out.push({
         type: 'OrderModified',
         userId: u.id,
@@ -645,7 +754,7 @@ export class Engine implements EngineApi {
   }
 
   private cancelOrder(c: CancelOrder): CommandResult {
-    const u = this.userMap.get(c.userId);
+    const u = this.userOf(c.userId);
     if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
     if (c.id === undefined && c.tonce === undefined) return fail(ErrorCode.INVALID, ErrorMessage.ID_OR_TONCE);
     if (c.id === undefined && c.tonce === 0) return fail(ErrorCode.INVALID, ErrorMessage.TONCE_ZERO);
@@ -661,7 +770,7 @@ export class Engine implements EngineApi {
     const u = this.userMap.get(userId);
     if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
     const orders: OrderRecord[] = [];
-    for (const order of [...u.orders.values()]) {
+    for (const order of u.liveOrders()) {
       const m = this.marketList[order.marketIndex]!;
       orders.push(this.record(order, m));
       this.closeOrder(m, order, 'cancelled', false);
@@ -695,7 +804,7 @@ export class Engine implements EngineApi {
     if (typeof c.cookie !== 'string' || c.cookie.length === 0) return fail(ErrorCode.INVALID, 'A cookie is required.');
     const u = new User(this.nextUserId++, c.publicKey, c.cookie);
     u.ensure(this.assetList.length);
-    this.userMap.set(u.id, u);
+    this.addUser(u);
     this.out.push({ type: 'UserCreated', userId: u.id });
     return { ok: true, userId: u.id };
   }
@@ -779,6 +888,10 @@ export class Engine implements EngineApi {
     if (!Number.isSafeInteger(c.priceScale) || c.priceScale <= 0) return 'Price scale must be a positive integer.';
     if (!Number.isSafeInteger(c.tick) || c.tick <= 0) return 'Tick must be a positive integer.';
     if (c.kind !== 'spot' && c.kind !== 'futures') return "Kind must be 'spot' or 'futures'.";
+    if ((c.start !== undefined && !Number.isSafeInteger(c.start)) || (c.expires !== undefined && !Number.isSafeInteger(c.expires))) {
+      return 'Start and expiry must be integer epoch milliseconds.';
+    }
+    if (c.start !== undefined && c.expires !== undefined && c.start >= c.expires) return 'A market must start before it expires.';
     if (!Array.isArray(c.fees) || c.fees.length === 0) return 'A fee schedule with at least one tier is required.';
     for (let i = 0; i < c.fees.length; i++) {
       const t = c.fees[i]!;
@@ -796,8 +909,31 @@ export class Engine implements EngineApi {
 
   // ------------------------------------------------------------------ helpers
 
+  private addUser(u: User): void {
+    this.userMap.set(u.id, u);
+    // Ids come from nextUserId; a restored snapshot could hold anything, which only the Map keeps.
+    if (Number.isSafeInteger(u.id) && u.id > 0 && u.id <= 0x7fffffff) this.userById[u.id] = u;
+  }
+
+  /** userMap.get(id) without hashing for the ids userById holds. */
+  private userOf(id: number): User | undefined {
+    const u = this.userById[id];
+    return u !== undefined && u.id === id ? u : this.userMap.get(id);
+  }
+
   private marketFor(base: number, counter: number): MarketState | undefined {
-    return this.marketByPair.get(base * 65536 + counter);
+    // Consecutive commands mostly name the same market; a market found once stays (markets are
+    // never removed or replaced), so remembering the last hit saves hashing a non-Smi key.
+    if (base === this.lastBase && counter === this.lastCounter) return this.lastMarket;
+    // Codes are 16-bit; anything else must not alias onto a real pair through the packed key.
+    if (!(Number.isInteger(base) && Number.isInteger(counter) && base > 0 && base <= 0xffff && counter > 0 && counter <= 0xffff)) return undefined;
+    const m = this.marketByPair.get(base * 65536 + counter);
+    if (m !== undefined) {
+      this.lastBase = base;
+      this.lastCounter = counter;
+      this.lastMarket = m;
+    }
+    return m;
   }
 
   private isTrading(m: MarketState): boolean {
@@ -839,7 +975,7 @@ export class Engine implements EngineApi {
     const tiers = m.config.fees;
     let tier = tiers[0]!;
     if (tiers.length > 1) {
-      const w = u.volumes.get(m.counter.index);
+      const w = u.volumes[m.counter.index];
       const volume = w === undefined ? 0 : w.sum(this.now);
       for (let i = tiers.length - 1; i > 0; i--) {
         if (volume >= tiers[i]!.minVolume) {
@@ -857,18 +993,23 @@ export class Engine implements EngineApi {
   }
 
   private addAssetVolume(u: User, assetIndex: number, amount: number): void {
-    let w = u.volumes.get(assetIndex);
-    if (w === undefined) u.volumes.set(assetIndex, (w = new VolumeWindow()));
+    let w = u.volumes[assetIndex];
+    if (w === undefined) u.volumes[assetIndex] = w = new VolumeWindow();
     w.add(this.now, amount);
-    this.dirtyVolumes.push(u.id * 65536 + assetIndex);
+    // One TradeVolumeChanged per window and command, in the order of first change.
+    if (!w.pending) {
+      w.pending = true;
+      this.dirtyVolumeUsers[this.dirtyVolumeCount] = u;
+      this.dirtyVolumeAssets[this.dirtyVolumeCount++] = assetIndex;
+    }
   }
 
   private addPosition(u: User, assetIndex: number, delta: number): void {
-    const p = u.positions.get(assetIndex);
-    if (p === undefined) u.positions.set(assetIndex, [delta, this.now]);
+    const p = u.positions[assetIndex];
+    if (p === undefined) u.positions[assetIndex] = new Position(delta, this.now);
     else {
-      p[0] += delta;
-      p[1] = this.now;
+      p.position += delta;
+      p.through = this.now;
     }
   }
 
@@ -879,59 +1020,64 @@ export class Engine implements EngineApi {
   private touch(m: MarketState): void {
     if (!m.dirty) {
       m.dirty = true;
-      this.dirtyMarkets.push(m);
+      this.dirtyMarkets[this.dirtyMarketCount++] = m;
     }
   }
 
-  private tickerFields(m: MarketState): TickerFields {
-    m.window.advance(this.now);
-    return {
-      last: m.last,
-      bid: m.book.bestPrice(true),
-      ask: m.book.bestPrice(false),
-      low: m.window.lowest,
-      high: m.window.highest,
-      volume: m.window.volume,
-    };
-  }
-
-  /** Emits one TickerChanged per touched market, with only the fields that changed. */
+  /**
+   * Emits one TickerChanged per touched market, with only the fields that changed: a field that
+   * did not change is absent from the event (not undefined), and present ones keep the order
+   * last, bid, ask, low, high, volume. `m.reported` is updated in place.
+   */
   private flushTickers(): void {
     const dirty = this.dirtyMarkets;
-    for (let i = 0; i < dirty.length; i++) {
+    const n = this.dirtyMarketCount;
+    if (n === 0) return;
+    this.dirtyMarketCount = 0;
+    for (let i = 0; i < n; i++) {
       const m = dirty[i]!;
       m.dirty = false;
-      const now = this.tickerFields(m);
+      const w = m.window;
+      w.advance(this.now);
+      const last = m.last;
+      const bid = m.book.bestPrice(true);
+      const ask = m.book.bestPrice(false);
+      const low = w.lowest;
+      const high = w.highest;
+      const volume = w.volume;
       const was = m.reported;
-      let event: TickerChanged | null = null;
-      for (const key of ['last', 'bid', 'ask', 'low', 'high', 'volume'] as const) {
-        if (now[key] !== was[key]) {
-          if (event === null) event = { type: 'TickerChanged', base: m.config.base, counter: m.config.counter, time: this.now };
-          (event as unknown as Record<string, number | null>)[key] = now[key];
-        }
-      }
-      if (event !== null) {
-        m.reported = now;
-        m.tickerTime = this.now;
-        this.out.push(event);
-      }
+      if (last === was.last && bid === was.bid && ask === was.ask && low === was.low && high === was.high && volume === was.volume) continue;
+      const event: TickerChanged = { type: 'TickerChanged', base: m.config.base, counter: m.config.counter, time: this.now };
+      if (last !== was.last) event.last = last;
+      if (bid !== was.bid) event.bid = bid;
+      if (ask !== was.ask) event.ask = ask;
+      if (low !== was.low) event.low = low;
+      if (high !== was.high) event.high = high;
+      if (volume !== was.volume) event.volume = volume;
+      was.last = last;
+      was.bid = bid;
+      was.ask = ask;
+      was.low = low;
+      was.high = high;
+      was.volume = volume;
+      m.tickerTime = this.now;
+      this.out.push(event);
     }
-    dirty.length = 0;
   }
 
   private flushVolumes(): void {
-    const dirty = this.dirtyVolumes;
-    if (dirty.length === 0) return;
-    const seen = new Set<number>();
-    for (const key of dirty) {
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const userId = Math.floor(key / 65536);
-      const assetIndex = key % 65536;
-      const u = this.userMap.get(userId)!;
-      this.out.push({ type: 'TradeVolumeChanged', userId, asset: this.assetList[assetIndex]!.config.code, volume: u.volumes.get(assetIndex)!.sum(this.now) });
+    const n = this.dirtyVolumeCount;
+    if (n === 0) return;
+    this.dirtyVolumeCount = 0;
+    const users = this.dirtyVolumeUsers;
+    const assets = this.dirtyVolumeAssets;
+    for (let i = 0; i < n; i++) {
+      const u = users[i]!;
+      const assetIndex = assets[i]!;
+      const w = u.volumes[assetIndex]!;
+      w.pending = false;
+      this.out.push({ type: 'TradeVolumeChanged', userId: u.id, asset: this.assetList[assetIndex]!.config.code, volume: w.sum(this.now) });
     }
-    dirty.length = 0;
   }
 
   private record(order: Order, m: MarketState): OrderRecord {
@@ -1009,11 +1155,12 @@ export class Engine implements EngineApi {
   openOrders(userId: number): OrderRecord[] {
     const u = this.userMap.get(userId);
     if (u === undefined) return [];
-    return [...u.orders.values()].map((o) => this.record(o, this.marketList[o.marketIndex]!));
+    return u.liveOrders().map((o) => this.record(o, this.marketList[o.marketIndex]!));
   }
 
   openOrder(userId: number, id: number): OrderRecord | undefined {
-    const o = this.userMap.get(userId)?.orders.get(id);
+    const u = this.userMap.get(userId);
+    const o = u === undefined ? undefined : this.ownOrder(u, id);
     return o === undefined ? undefined : this.record(o, this.marketList[o.marketIndex]!);
   }
 
@@ -1070,15 +1217,17 @@ export class Engine implements EngineApi {
     const u = this.userMap.get(userId);
     const a = this.assetByCode.get(asset);
     if (u === undefined || a === undefined) return 0;
-    return u.volumes.get(a.index)?.sum(this.now) ?? 0;
+    return u.volumes[a.index]?.sum(this.now) ?? 0;
   }
 
   positions(userId: number): PositionView[] {
     const u = this.userMap.get(userId);
     if (u === undefined) return [];
-    return [...u.positions.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([index, [position, through]]) => ({ asset: this.assetList[index]!.config.code, position, through }));
+    const out: PositionView[] = [];
+    u.positions.forEach((p, index) => {
+      if (p !== undefined) out.push({ asset: this.assetList[index]!.config.code, position: p.position, through: p.through });
+    });
+    return out;
   }
 
   user(userId: number): UserView | undefined {
@@ -1133,8 +1282,8 @@ export class Engine implements EngineApi {
         available: [...u.available],
         reserved: [...u.reserved],
         lastTonce: u.lastTonce,
-        volumes: [...u.volumes.entries()].sort((a, b) => a[0] - b[0]).map(([i, w]) => [i, w.serialize()] as [number, [number, number][]]),
-        positions: [...u.positions.entries()].sort((a, b) => a[0] - b[0]).map(([i, [p, t]]) => [i, p, t] as [number, number, number]),
+        volumes: serializeVolumes(u.volumes),
+        positions: serializePositions(u.positions),
         addresses: [...u.addresses].sort(),
       })),
       apiKeys: [...this.apiKeyMap.values()].map((k) => ({ ...k, permissions: [...k.permissions] })),
@@ -1165,10 +1314,10 @@ export class Engine implements EngineApi {
       u.reserved = [...su.reserved];
       u.ensure(e.assetList.length);
       u.lastTonce = su.lastTonce;
-      for (const [i, buckets] of su.volumes) u.volumes.set(i, VolumeWindow.restore(buckets));
-      for (const [i, p, t] of su.positions) u.positions.set(i, [p, t]);
+      for (const [i, buckets] of su.volumes) u.volumes[i] = VolumeWindow.restore(buckets);
+      for (const [i, p, t] of su.positions) u.positions[i] = new Position(p, t);
       for (const a of su.addresses) u.addresses.add(a);
-      e.userMap.set(u.id, u);
+      e.addUser(u);
     }
     for (const k of s.apiKeys) e.apiKeyMap.set(k.accessId, { ...k, permissions: [...k.permissions] });
     const byUser: Order[] = [];
@@ -1182,7 +1331,7 @@ export class Engine implements EngineApi {
       for (const [id, userId, bid, remaining, price, time, tonce, persist, sessionId, reserved] of ms.orders) {
         const o = new Order(id, userId, index, bid === 1, remaining, price, time, tonce, persist, sessionId, reserved);
         m.book.insert(o);
-        e.orderIndex.set(id, o);
+        o.resting = true;
         byUser.push(o);
         if (!persist) {
           let set = e.sessions.get(sessionId);
@@ -1193,8 +1342,9 @@ export class Engine implements EngineApi {
     });
     byUser.sort((a, b) => a.id - b.id);
     for (const o of byUser) {
-      const u = e.userMap.get(o.userId)!;
-      u.orders.set(o.id, o);
+      const u = e.userOf(o.userId)!;
+      u.linkOrder(o);
+      e.ordersById.add(o);
       if (o.tonce !== null) u.tonces.set(o.tonce, o);
     }
     return e;

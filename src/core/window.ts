@@ -1,5 +1,6 @@
 // Trailing windows over time buckets: the 24 h market ticker (minute buckets) and the 30-day
 // trade volume of a user (day buckets). Time comes from commands, so both replay exactly.
+import { MAX_SAFE } from './arith.js';
 
 const MINUTE_US = 60_000_000;
 const DAY_US = 86_400_000_000;
@@ -116,24 +117,62 @@ export class TradeWindow {
 export class VolumeWindow {
   private readonly day = new Array<number>(VOLUME_BUCKETS).fill(-1);
   private readonly vol = new Array<number>(VOLUME_BUCKETS).fill(0);
+  /**
+   * Memo of sum(): the day it holds the sum for (NaN: none) and that sum. Fee tiers read the sum
+   * on every trade, so it is kept up to date by add() instead of re-adding 30 buckets. Only a sum
+   * of at most MAX_SAFE is kept: every partial sum is then exact in either order of addition, so
+   * the memo equals a fresh sum() bit for bit.
+   */
+  private sumDay = NaN;
+  private sumValue = 0;
+  /**
+   * Day and bucket of the last add() (NaN: none): that bucket holds that day until an add() on
+   * another day, so a same-day add() skips finding and checking the bucket.
+   */
+  private addDay = NaN;
+  private addIndex = 0;
+  /** Set by the engine while this window's TradeVolumeChanged is due at the end of the command. */
+  pending = false;
 
+  /** Adds a non-negative integer amount at timeUs. */
   add(timeUs: number, amount: number): void {
     const d = Math.floor(timeUs / DAY_US);
-    const i = d % VOLUME_BUCKETS;
-    if (this.day[i] !== d) {
-      this.day[i] = d;
-      this.vol[i] = 0;
+    if (d !== this.addDay) {
+      const i = d % VOLUME_BUCKETS;
+      if (this.day[i] !== d) {
+        this.day[i] = d;
+        this.vol[i] = 0;
+      }
+      this.addDay = d;
+      this.addIndex = i;
     }
-    this.vol[i]! += amount;
+    this.vol[this.addIndex]! += amount;
+    if (d === this.sumDay) {
+      // The bucket written holds day d. Whatever it held before was day d (in the sum) or another
+      // day with the same residue, which lies outside d's 30 days (not in the sum): the sum grows
+      // by exactly `amount` either way.
+      const s = this.sumValue + amount;
+      if (s <= MAX_SAFE) this.sumValue = s;
+      else this.sumDay = NaN;
+    } else {
+      // A write on another day may overwrite a bucket inside the memo's 30 days.
+      this.sumDay = NaN;
+    }
   }
 
   /** Sum of the buckets within the 30 days ending at timeUs. */
   sum(timeUs: number): number {
     const d = Math.floor(timeUs / DAY_US);
+    if (d === this.sumDay) return this.sumValue;
     let s = 0;
     for (let i = 0; i < VOLUME_BUCKETS; i++) {
       const bd = this.day[i]!;
       if (bd > d - VOLUME_BUCKETS && bd <= d) s += this.vol[i]!;
+    }
+    // Only for d >= 0: add() on a negative day writes outside the 30 buckets this loop reads.
+    if (d >= 0 && s <= MAX_SAFE) {
+      this.sumDay = d;
+      this.sumValue = s;
     }
     return s;
   }

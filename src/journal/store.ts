@@ -206,6 +206,9 @@ export async function openStoreWith<M extends Machine>(
   const dirExisted = await exists(dataDir);
   await fsp.mkdir(journalDir, { recursive: true });
   await fsp.mkdir(snapshotDir, { recursive: true });
+  // The journal and snapshots hold login cookies and API secret keys: only the server's user
+  // may read the data directory.
+  await fsp.chmod(dataDir, 0o700);
   if (!dirExisted && sync) {
     await fsyncDir(dataDir);
     await fsyncDir(path.dirname(path.resolve(dataDir)));

@@ -9,6 +9,7 @@ import type { AssetConfig, MarketConfig, UnstampedCommand } from '../core/types.
 import { AdminOps, type ApiKeyCreated, type OpsTarget } from './admin.js';
 import { marketName, type DemoConfig } from './config.js';
 import type { ServerContext } from './context.js';
+import { seededUniform } from '../core/prng.js';
 
 export const DEMO_CREDENTIALS_FILE = 'demo-credentials.json';
 export const DEMO_MARKET_MAKER_FILE = 'demo-market-maker.json';
@@ -114,17 +115,6 @@ export async function ensureDemo(ctx: OpsTarget, dataDir: string, log: Logger): 
 
 // ---------------------------------------------------------------- market maker
 
-/** mulberry32: a tiny seeded PRNG; the demo only needs "deterministic enough". */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface MakerState {
   market: MarketConfig;
@@ -164,7 +154,7 @@ export async function startMarketMaker(ctx: ServerContext, dataDir: string, cfg:
     mlog.info(ids, 'demo market maker users created');
   }
   const { makerId, takerId } = ids;
-  const rand = mulberry32(cfg.seed);
+  const rand = seededUniform(cfg.seed);
   const assets = ctx.engine.assets();
   const states: MakerState[] = [];
   for (const market of demoMarkets(ctx)) {

@@ -195,7 +195,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dataDir = config.dataDir;
   // Read the TLS files before anything is opened: a wrong path fails the start cleanly.
   const tls = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const adminToken = ensureAdminToken(dataDir);
 
   // Admin first, so /healthz answers and /readyz says "not ready" while recovery runs.

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultEngineConfig } from '../../src/core/default-config.js';
 import { openStore, verify } from '../../src/journal/index.js';
 import { silent } from './helpers.js';
+import { seededUniform } from '../../src/core/prng.js';
 
 const XBT = 0xf800;
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -47,17 +48,6 @@ export interface CrashTrialResult {
   commands: number;
 }
 
-/** Small seeded PRNG (mulberry32) for kill delays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -116,7 +106,7 @@ async function admin(s: Running, route: string, body: unknown): Promise<Record<s
 }
 
 export async function runCrashTrial(o: CrashTrialOptions): Promise<CrashTrialResult> {
-  const random = rng(o.seed);
+  const random = seededUniform(o.seed);
   const cycles = o.cycles ?? 2;
   const clients = o.clients ?? 8;
   const minKill = o.minKillMs ?? 20;

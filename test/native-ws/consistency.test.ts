@@ -7,20 +7,10 @@ import assert from 'node:assert/strict';
 import { ApiError, LocalBook, type NativeClient } from '../../src/client/index.js';
 import type { BookOrderView } from '../../src/core/types.js';
 import { TICK, USDT, XBT, connect, fundedUser, login, startTestServer, type TestServer } from './helpers.js';
+import { seededUniform } from '../../src/core/prng.js';
 
 const P = 40_000 * TICK;
 
-/** mulberry32: a small seeded PRNG so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Trader {
   readonly ids: number[] = [];
@@ -105,7 +95,7 @@ async function barrier(c: NativeClient): Promise<void> {
 test('LocalBooks kept from WatchOrders + notices equal the server book exactly, throughout random trading', { timeout: 60_000 }, async () => {
   const t = await startTestServer({ limits: { wsOrdersPerSecond: 1_000_000 } });
   try {
-    const rnd = prng(20240607);
+    const rnd = seededUniform(20240607);
     const users = await Promise.all(Array.from({ length: 4 }, () => fundedUser(t.ctx)));
     const traders = await Promise.all(users.map(async (u) => new Trader(await login(t.url, u), rnd)));
     // A session that places non-persistent orders (and trades) and disconnects mid-way.

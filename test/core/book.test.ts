@@ -1,0 +1,219 @@
+// The books on their own: the fast book against the naive oracle under random operations, and
+// the building blocks (exact arithmetic, the PRNG, the trailing windows).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { gcd, mulDivCeil, mulDivFloor, mulDivRem } from '../../src/core/arith.js';
+import { FastBook, Order, type Book } from '../../src/core/book.js';
+import { Prng } from '../../src/core/prng.js';
+import { TradeWindow, VolumeWindow } from '../../src/core/window.js';
+import { NaiveBook } from './naive-book.js';
+
+type BookOp = { k: 'insert'; bid: boolean; price: number; q: number } | { k: 'remove'; pick: number } | { k: 'reduce'; pick: number; by: number };
+
+function snapshot(book: Book) {
+  const side = (isBid: boolean) => {
+    const ids: number[] = [];
+    book.forEach(isBid, (o) => {
+      ids.push(o.id);
+    });
+    return { ids, best: book.best(isBid)?.id ?? null, bestPrice: book.bestPrice(isBid), depth: book.depth(isBid, 5), all: book.depth(isBid, 1_000) };
+  };
+  return { size: book.size, bids: side(true), asks: side(false) };
+}
+
+test('FastBook behaves exactly like the naive book', () => {
+  const opArb: fc.Arbitrary<BookOp> = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ k: fc.constant('insert' as const), bid: fc.boolean(), price: fc.integer({ min: 1, max: 12 }), q: fc.integer({ min: 1, max: 9 }) }) },
+    { weight: 3, arbitrary: fc.record({ k: fc.constant('remove' as const), pick: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant('reduce' as const), pick: fc.nat(), by: fc.integer({ min: 0, max: 8 }) }) },
+  );
+  fc.assert(
+    fc.property(fc.array(opArb, { maxLength: 200, size: 'max' }), (ops) => {
+      const fast = new FastBook();
+      const naive = new NaiveBook();
+      const live: [Order, Order][] = [];
+      let id = 1;
+      for (const op of ops) {
+        if (op.k === 'insert') {
+          const make = () => new Order(id, 1, 0, op.bid, op.q, op.price, id, null, true, 1, 0);
+          const pair: [Order, Order] = [make(), make()];
+          id++;
+          fast.insert(pair[0]);
+          naive.insert(pair[1]);
+          live.push(pair);
+        } else if (live.length > 0) {
+          const i = op.pick % live.length;
+          const [f, n] = live[i]!;
+          if (op.k === 'remove') {
+            fast.remove(f);
+            naive.remove(n);
+            live.splice(i, 1);
+          } else {
+            const by = Math.min(op.by, f.remaining - 1);
+            fast.reduce(f, by);
+            naive.reduce(n, by);
+          }
+        }
+        assert.deepEqual(snapshot(fast), snapshot(naive));
+      }
+    }),
+    { numRuns: 300, seed: 7 },
+  );
+});
+
+test('FastBook: priority within a level is arrival order; forEach can stop early', () => {
+  const book = new FastBook();
+  const o = (id: number, isBid: boolean, price: number) => new Order(id, 1, 0, isBid, 1, price, 0, null, true, 1, 0);
+  for (const x of [o(1, true, 5), o(2, true, 7), o(3, true, 5), o(4, false, 9), o(5, false, 8), o(6, false, 9)]) book.insert(x);
+  const ids = (isBid: boolean) => {
+    const out: number[] = [];
+    book.forEach(isBid, (x) => {
+      out.push(x.id);
+    });
+    return out;
+  };
+  assert.deepEqual(ids(true), [2, 1, 3]);
+  assert.deepEqual(ids(false), [5, 4, 6]);
+  const firstTwo: number[] = [];
+  book.forEach(true, (x) => {
+    firstTwo.push(x.id);
+    return firstTwo.length < 2;
+  });
+  assert.deepEqual(firstTwo, [2, 1]);
+  assert.deepEqual(book.depth(true, 10), [
+    [7, 1],
+    [5, 2],
+  ]);
+});
+
+test('mulDivRem is exact, with and without BigInt', () => {
+  const big = fc.bigInt({ min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER) });
+  fc.assert(
+    fc.property(big, big, fc.bigInt({ min: 1n, max: BigInt(Number.MAX_SAFE_INTEGER) }), (a, b, c) => {
+      const r = mulDivRem(Number(a), Number(b), Number(c));
+      const q = (a * b) / c;
+      if (q > BigInt(Number.MAX_SAFE_INTEGER)) assert.equal(r.q, Infinity);
+      else {
+        assert.equal(r.q, Number(q));
+        assert.equal(r.r, Number((a * b) % c));
+        assert.equal(mulDivFloor(Number(a), Number(b), Number(c)), Number(q));
+        assert.equal(mulDivCeil(Number(a), Number(b), Number(c)), Number(q + ((a * b) % c === 0n ? 0n : 1n)));
+      }
+    }),
+    { numRuns: 2_000, seed: 11 },
+  );
+  // Small operands, where floating division could be off by one in the last place.
+  for (let a = 0; a < 300; a += 7) for (let b = 1; b < 50_000; b += 997) for (const c of [1, 3, 7, 10_000, 99_991]) {
+    const r = mulDivRem(a, b, c);
+    assert.equal(r.q * c + r.r, a * b);
+    assert.ok(r.r >= 0 && r.r < c);
+  }
+  assert.equal(mulDivCeil(12345, 1234500, 10_000), 1523991);
+  assert.equal(gcd(10_000, 100_000_000 * 100), 10_000);
+});
+
+test('Prng: deterministic per seed, restorable, below(n) in range and roughly uniform', () => {
+  const a = new Prng(42);
+  const b = new Prng(42);
+  const seqA = Array.from({ length: 100 }, () => a.nextU32());
+  assert.deepEqual(
+    Array.from({ length: 100 }, () => b.nextU32()),
+    seqA,
+  );
+  assert.notDeepEqual(
+    Array.from({ length: 100 }, () => new Prng(43).nextU32()),
+    seqA,
+  );
+  const c = new Prng(a.state());
+  assert.equal(c.nextU32(), a.nextU32());
+  const counts = new Array<number>(10).fill(0);
+  const p = new Prng(1);
+  for (let i = 0; i < 100_000; i++) counts[p.below(10)]!++;
+  for (const n of counts) assert.ok(Math.abs(n - 10_000) < 500, String(counts));
+  for (const n of [1, 2, 3, 10_000, 2 ** 32, 2 ** 32 + 1, 2 ** 40 + 3, 2 ** 53]) {
+    for (let i = 0; i < 200; i++) {
+      const x = p.below(n);
+      assert.ok(Number.isSafeInteger(x) && x >= 0 && x < n, `${x} of ${n}`);
+    }
+  }
+  // Above 2^32 both halves of the range are reached.
+  let high = 0;
+  for (let i = 0; i < 1_000; i++) if (p.below(2 ** 40) >= 2 ** 39) high++;
+  assert.ok(high > 400 && high < 600, String(high));
+});
+
+test('Prng: the stream and state are pinned (they are part of every snapshot and journal replay)', () => {
+  // Values of the original implementation; a faster one must reproduce them bit for bit.
+  const p = new Prng(42);
+  assert.deepEqual(Array.from({ length: 4 }, () => p.nextU32()), [2837322924, 544945897, 479756282, 3500138142]);
+  assert.deepEqual(
+    [10_000, 1_000_000, 3, 2 ** 32, 2 ** 32 + 1, 2 ** 53].map((n) => p.below(n)),
+    [6180, 173290, 1, 1112262688, 1393954368, 1651678956738754],
+  );
+  assert.deepEqual(p.state(), [1808124726, 2239175890, 553397748, 41692802]);
+  // State words with the top bit set survive state() / restore as unsigned integers.
+  const q = new Prng([0xffffffff, 0x80000000, 1, 0x7fffffff]);
+  assert.deepEqual(Array.from({ length: 3 }, () => q.nextU32()), [576, 4294956343, 576]);
+  assert.deepEqual(q.state(), [3073, 1023, 2147484671, 6292480]);
+  assert.deepEqual(new Prng(q.state()).state(), q.state());
+});
+
+test('TradeWindow: 24 h of minute buckets, serialise/restore keeps the logical state', () => {
+  const MIN = 60_000_000;
+  const w = new TradeWindow();
+  w.add(0, 100, 1, 10);
+  w.add(30 * MIN, 50, 2, 20);
+  w.add(30 * MIN + 5, 70, 3, 30);
+  assert.deepEqual([w.lowest, w.highest, w.volume, w.total], [50, 100, 6, 60]);
+  const r = TradeWindow.restore(JSON.parse(JSON.stringify(w.serialize(31 * MIN))) as ReturnType<TradeWindow['serialize']>, 31 * MIN);
+  assert.deepEqual([r.lowest, r.highest, r.volume, r.total], [50, 100, 6, 60]);
+  assert.equal(w.advance(1440 * MIN - 1), false);
+  assert.equal(w.advance(1440 * MIN), true);
+  assert.deepEqual([w.lowest, w.highest, w.volume, w.total], [50, 70, 5, 50]);
+  assert.equal(r.advance(1440 * MIN), true);
+  assert.deepEqual(r.serialize(1440 * MIN), w.serialize(1440 * MIN));
+  w.advance(1470 * MIN);
+  assert.deepEqual([w.lowest, w.highest, w.volume, w.total], [null, null, 0, 0]);
+});
+
+test('VolumeWindow: 30 days of day buckets', () => {
+  const DAY = 86_400_000_000;
+  const v = new VolumeWindow();
+  v.add(0, 5);
+  v.add(DAY - 1, 6);
+  v.add(10 * DAY, 7);
+  assert.equal(v.sum(10 * DAY), 18);
+  assert.equal(v.sum(29 * DAY + DAY - 1), 18);
+  assert.equal(v.sum(30 * DAY), 7);
+  assert.equal(v.sum(40 * DAY), 0);
+  v.add(30 * DAY, 1); // reuses day 0's bucket
+  assert.equal(v.sum(30 * DAY), 8);
+  const r = VolumeWindow.restore(v.serialize());
+  assert.equal(r.sum(30 * DAY), 8);
+  assert.deepEqual(r.serialize(), v.serialize());
+});
+
+test('VolumeWindow: the memoised sum always equals a fresh sum of the buckets', () => {
+  const DAY = 86_400_000_000;
+  type Step = { dt: number; amount: number; query: boolean };
+  const stepArb: fc.Arbitrary<Step> = fc.record({
+    dt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: DAY / 2 }), fc.integer({ min: 0, max: 40 * DAY }), fc.integer({ min: -DAY, max: 0 })),
+    amount: fc.oneof(fc.integer({ min: 0, max: 1_000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+    query: fc.boolean(),
+  });
+  fc.assert(
+    fc.property(fc.array(stepArb, { maxLength: 80 }), (steps) => {
+      const v = new VolumeWindow();
+      let t = 5 * DAY;
+      for (const s of steps) {
+        t = Math.max(0, t + s.dt);
+        if (s.query) v.sum(t + s.amount % (3 * DAY)); // fills the memo, possibly for another day
+        v.add(t, s.amount);
+        // A restored window has no memo: its sum is computed from the buckets.
+        assert.equal(v.sum(t), VolumeWindow.restore(v.serialize()).sum(t));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
