@@ -1284,7 +1284,7 @@ export class Engine implements EngineApi {
         lastTonce: u.lastTonce,
         volumes: serializeVolumes(u.volumes),
         positions: serializePositions(u.positions),
-        addresses: [...u.addresses].sort(),
+        addresses: [...u.addresses], // insertion order, so queries read the same after a restore
       })),
       apiKeys: [...this.apiKeyMap.values()].map((k) => ({ ...k, permissions: [...k.permissions] })),
       marketStates: this.marketList.map((m) => {

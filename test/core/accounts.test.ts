@@ -61,6 +61,11 @@ test('withdrawals go only to an address registered for that user and asset', () 
     { asset: XBT, address: 'addr1' },
     { asset: USDT, address: 'addr:usdt' },
   ]);
+  // Insertion order survives a restore ("z" before "a" would sort differently).
+  ok(h.run({ type: 'AddWithdrawalAddress', userId: b, asset: XBT, address: 'a-later' }).result);
+  const restored = Engine.restore(JSON.parse(JSON.stringify(h.engine.serialize())));
+  assert.deepEqual(restored.withdrawalAddresses(b), h.engine.withdrawalAddresses(b));
+  assert.deepEqual(h.engine.withdrawalAddresses(b).map((x) => x.address), ['addr2', 'a-later']);
   // Another user's address, or the right address for another asset, is refused.
   failure(h.run({ type: 'Withdraw', userId: a, asset: XBT, amount: 10, address: 'addr2' }).result, 8);
   failure(h.run({ type: 'Withdraw', userId: a, asset: XBT, amount: 10, address: 'addr:usdt' }).result, 8);
