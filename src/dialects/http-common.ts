@@ -90,7 +90,12 @@ export function asciiJson(value: unknown): string {
 export const JSON_ASCII = 'application/json; charset=US-ASCII';
 
 export function sendJson(reply: FastifyReply, status: number, value: unknown): FastifyReply {
-  return reply.code(status).header('Content-Type', JSON_ASCII).send(asciiJson(value));
+  return sendJsonText(reply, status, asciiJson(value));
+}
+
+/** Sends an already rendered (asciiJson) body, e.g. one cached until the engine state moves on. */
+export function sendJsonText(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).header('Content-Type', JSON_ASCII).send(body);
 }
 
 // ---------------------------------------------------------------- parameters

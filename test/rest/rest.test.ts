@@ -148,6 +148,10 @@ test('GET /depth/<base>:<counter>: top 20 aggregated levels per side', { timeout
   assert.equal(d.asks.length, 20);
   assert.deepEqual(d.asks[0], [40000000, 107]);
   assert.deepEqual(d.asks[19], [40190000, 119]);
+  // The /tickers/ list (rendered once per engine sequence number) moved on with the book.
+  const all = isJson(await get('/tickers/')) as Record<string, unknown>[];
+  assert.equal(all[0]!.bid, 39990000);
+  assert.equal(all[0]!.ask, 40000000);
   isEmpty404(await get(`/depth/${XBT}:1`));
   const cancelled = isJson(await del('/orders/', alice)) as unknown[];
   assert.equal(cancelled.length, 25);

@@ -15,6 +15,7 @@ import type { CommandResult, EngineEvent, Failure, OrderRecord, PlaceOrder, Plac
 import { ErrorMessage } from '../../core/types.js';
 import { historyFor, MICROS_PER_DAY, type History } from '../../history/index.js';
 import {
+  asciiJson,
   badRequest,
   collectParams,
   failureError,
@@ -30,6 +31,7 @@ import {
   requireUser,
   routes,
   sendJson,
+  sendJsonText,
   slashVariants,
   submit,
   type Params,
@@ -128,16 +130,23 @@ export function registerRest(scope: FastifyInstance, ctx: ServerContext, session
     },
   });
 
+  // Every ticker is a function of the engine state, which only changes with a command: render
+  // the whole list once per sequence number rather than once per request.
+  let tickers: { seq: number; body: string } | undefined;
   on('/tickers/', {
     GET: async (_req, reply) => {
       await ctx.whenDurable();
-      const cat = catalog(ctx);
-      const out = ctx.engine.tickers().map((t) => {
-        const m = cat.market(t.base, t.counter);
-        const name = m?.name ?? `${t.base}:${t.counter}`;
-        return renderTicker(t, name, m?.spotName ?? name);
-      });
-      return sendJson(reply, 200, out);
+      const seq = ctx.engine.lastSeq;
+      if (tickers?.seq !== seq) {
+        const cat = catalog(ctx);
+        const out = ctx.engine.tickers().map((t) => {
+          const m = cat.market(t.base, t.counter);
+          const name = m?.name ?? `${t.base}:${t.counter}`;
+          return renderTicker(t, name, m?.spotName ?? name);
+        });
+        tickers = { seq, body: asciiJson(out) };
+      }
+      return sendJsonText(reply, 200, tickers.body);
     },
   });
 
