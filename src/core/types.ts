@@ -121,6 +121,12 @@ export interface PlaceOrder extends Stamp {
   total?: number;
   persist?: Persist;
   postOnly?: boolean;
+  /**
+   * An opaque client reference, journaled with the command; the engine does not interpret it
+   * (nor store it: results, events, snapshots and the state hash never carry it). Read models
+   * that report client order ids take it from the journaled command.
+   */
+  clientOrderId?: string;
 }
 
 export interface ModifyOrder extends Stamp {

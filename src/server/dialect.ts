@@ -3,7 +3,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { ServerContext } from './context.js';
+import type { Applied, ServerContext } from './context.js';
+
+/**
+ * Every applied command with seq > afterSeq, in sequence order, re-derived from the journal
+ * (src/history/replay.ts). It may stop at the journal's end; the live feed covers the rest.
+ */
+export type JournalReplay = (afterSeq: number) => AsyncIterable<Applied> | Iterable<Applied>;
 
 export interface WebSocketEndpoint {
   /** Exact request paths (query string ignored), e.g. ['/', '/v1']. */
@@ -38,6 +44,12 @@ export interface Dialect {
   name: string;
   /** Registers HTTP routes (as a Fastify plugin body) and returns any WebSocket endpoints. */
   register(app: FastifyInstance, ctx: ServerContext): Promise<WebSocketEndpoint[]> | WebSocketEndpoint[];
+  /**
+   * Called once after register() and before the server accepts traffic, for dialects whose read
+   * models are rebuilt from the journal (ARCHITECTURE.md): `replay(0)` yields every applied
+   * command the journal holds. Commands applied while it runs still reach onApplied listeners.
+   */
+  rebuild?(replay: JournalReplay): Promise<void>;
   /** Called on shutdown: close sockets and timers. */
   close?(): Promise<void> | void;
 }

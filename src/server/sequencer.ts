@@ -230,7 +230,8 @@ export class Sequencer {
     if (record.length - 8 > MAX_RECORD_BYTES) return Promise.reject(new Error(`command too large to journal (${record.length} bytes)`));
     // The engine gets exactly what a replay will read back (JSON drops undefined, turns NaN
     // into null, -0 into 0, …), so the live state and the replayed state cannot differ.
-    const command = JSON.parse(json) as Command;
+    // A flat command of JSON-exact values (the usual case) already is that copy: skip the parse.
+    const command = isJsonExactFlat(stamped) ? stamped : (JSON.parse(json) as Command);
     const events: EngineEvent[] = [];
     let result;
     try {
@@ -535,6 +536,34 @@ export class Sequencer {
       this.snapshotRunning = false;
     }
   }
+}
+
+/**
+ * True if JSON.parse(JSON.stringify(o)) would be a deep copy equal to `o` in every observable
+ * way: every own enumerable value is a string, a boolean, null or a finite number other than -0
+ * (no undefined, nested object, NaN, Infinity, -0 or toJSON to be transformed), and `o` is a
+ * plain object without symbol keys. `o` must be a fresh object nobody else holds.
+ */
+function isJsonExactFlat(o: object): boolean {
+  if (Object.getPrototypeOf(o) !== Object.prototype || Object.getOwnPropertySymbols(o).length !== 0) return false;
+  const r = o as Record<string, unknown>;
+  for (const k in r) {
+    const v = r[k];
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        break;
+      case 'number':
+        if (!Number.isFinite(v) || Object.is(v, -0)) return false;
+        break;
+      case 'object':
+        if (v !== null) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
 }
 
 function round(x: number): number {

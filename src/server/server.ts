@@ -297,6 +297,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       endpointList.push({ dialect: dialect.name, paths, http: routePrefixes(routes), httpRoutes: routes.length });
       if (dialect.close) closers.push(() => dialect.close!());
     }
+    // Dialect read models rebuilt from the journal, before anyone can ask them anything.
+    for (const dialect of dialects) {
+      if (dialect.rebuild) await dialect.rebuild(journalReplay(dataDir, log.child({ component: dialect.name })));
+    }
     await app.ready();
 
     app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -31,8 +31,13 @@ export interface CxServer {
   close(): Promise<void>;
 }
 
-export async function startCx(opts: { config?: ConfigOverrides; extraDialects?: Dialect[] } = {}): Promise<CxServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'openfloor-coinex-'));
+/**
+ * Starts a server with the CoinEx dialect. With `dataDir` it uses (and on close keeps) that
+ * directory, e.g. to restart on the same journal; otherwise a fresh temporary one, removed on close.
+ */
+export async function startCx(opts: { config?: ConfigOverrides; extraDialects?: Dialect[]; dataDir?: string } = {}): Promise<CxServer> {
+  const own = opts.dataDir === undefined;
+  const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'openfloor-coinex-'));
   let server: RunningServer;
   try {
     server = await startServer({
@@ -45,7 +50,7 @@ export async function startCx(opts: { config?: ConfigOverrides; extraDialects?: 
       config: opts.config ?? {},
     });
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
+    if (own) rmSync(dir, { recursive: true, force: true });
     throw err;
   }
   const applied: Applied[] = [];
@@ -61,7 +66,7 @@ export async function startCx(opts: { config?: ConfigOverrides; extraDialects?: 
       try {
         await server.close();
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        if (own) rmSync(dir, { recursive: true, force: true });
       }
     },
   };

@@ -129,9 +129,11 @@ export async function placeOrder(env: Env, userId: number, req: OrderRequest): P
       throw new CoinexError(HttpCode.FOK_NOT_FILLED, "This order can't be completely executed and has been canceled.");
     }
   }
-  // A session of its own ties the Applied to this request's client id and type (readmodel.ts).
+  // The client id travels in the journaled command; a session of its own ties the Applied to
+  // this request's type, which the command cannot tell apart for fok (readmodel.ts).
+  if (req.clientId !== '') cmd.clientOrderId = req.clientId;
   cmd.sessionId = ctx.newSessionId();
-  rm.expect(cmd.sessionId, { clientId: req.clientId, type });
+  if (type === 'fok') rm.expect(cmd.sessionId, { type });
   let applied: Applied;
   try {
     applied = await submit(env, cmd as UnstampedCommand);
@@ -148,7 +150,7 @@ export async function placeOrder(env: Env, userId: number, req: OrderRequest): P
 
 /**
  * The user's order `id` in market `m`: from the read model, or adopted from the engine if it was
- * open before this server start. Undefined if it is not theirs, not in `m`, or unknown.
+ * open before the oldest point the journal replay reaches (readmodel.ts). Undefined if it is not theirs, not in `m`, or unknown.
  */
 export function findOrder(env: Env, userId: number, m: CxMarket, id: number): OrderRec | undefined {
   let rec = env.rm.order(id);

@@ -3,18 +3,21 @@
 // taker-side volumes of a ticker. Built in memory from the applied-command feed
 // (ServerContext.onApplied), in sequence order.
 //
-// Limits of this read model (docs/coinex.md, "Read model"):
-// - It starts empty at every server start: the journal is not re-read, so orders finished,
-//   deals made and candles formed before the start are not shown (open orders are: they come
-//   from the engine, with an empty client id and their remaining quantity as amount).
-// - It is bounded: per user the most recent MAX_FINISHED_PER_USER finished orders and
-//   MAX_USER_DEALS deals, per market the most recent MAX_PUBLIC_DEALS deals and MAX_CANDLES
-//   candles per period.
+// Rebuilt at every server start (docs/coinex.md, "Read model"): the dialect's rebuild hook feeds
+// every Applied the journal holds, from seq 1, through apply() - the same path as the live feed -
+// so orders, deals and candles come back as they were; ids are derived from seqs and engine ids,
+// so they come back the same. Where the journal no longer reaches back (retention 'delete'),
+// the model starts at the oldest snapshot the journal covers; orders open before it are adopted
+// when first met, with an empty client id and their remaining quantity as amount.
 //
-// Correlation of a CoinEx request with its order: PlaceOrder has no client id field, so the
-// dialect gives every placement a fresh session id and registers the client id and CoinEx order
-// type under it (expect()) before submitting. The Applied carries command, result and events
-// together, so the order is created with its client id before any event of it is rendered.
+// Bounded: per user the most recent MAX_FINISHED_PER_USER finished orders and MAX_USER_DEALS
+// deals, per market the most recent MAX_PUBLIC_DEALS deals and MAX_CANDLES candles per period.
+//
+// Client ids are journaled: the dialect sets PlaceOrder.clientOrderId (opaque to the engine) and
+// the order is created with it from the Applied's command. The CoinEx type comes from the command
+// too (price, persist, postOnly), except 'fok', which the engine runs as fill_or_kill like 'ioc':
+// the dialect gives a fok placement a fresh session id and registers the type under it
+// (expect()); a fok placed before the current server start is reported as 'ioc'.
 // Market orders have no engine id; their id is MARKET_ORDER_ID_BASE + the command's seq.
 import type { Applied } from '../../server/context.js';
 import type { EngineEvent, OrdersMatched } from '../../core/types.js';
@@ -85,7 +88,6 @@ export interface UserDealRec extends DealRec {
 }
 
 export interface OrderIntent {
-  clientId: string;
   type: OrderType;
 }
 
@@ -232,7 +234,16 @@ export class ReadModel {
 
   // ---------------------------------------------------------------- correlation
 
-  /** Registers the CoinEx details of the order a PlaceOrder with this session id will create. */
+  /** Forgets everything (before a rebuild from the journal). */
+  reset(): void {
+    this.orders.clear();
+    this.finished.clear();
+    this.userDeals.clear();
+    this.markets.clear();
+    this.lastSeq = 0;
+  }
+
+  /** Registers CoinEx details the command cannot carry (fok) of the order a PlaceOrder with this session id will create. */
   expect(sessionId: number, intent: OrderIntent): void {
     this.intents.set(sessionId, intent);
   }
@@ -319,7 +330,7 @@ export class ReadModel {
           counter: cmd.counter,
           side,
           type,
-          clientId: intent?.clientId ?? '',
+          clientId: cmd.clientOrderId ?? '',
           amount,
           price: isMarket ? 0 : (cmd.price ?? 0),
           unfilled: amount,
@@ -477,7 +488,8 @@ export class ReadModel {
   }
 
   /**
-   * Adopts an order the read model has not seen placed (it was open before this server start):
+   * Adopts an order the read model has not seen placed (it was open before the oldest point the
+   * journal replay reaches):
    * known from here on, with an empty client id and what is left of it as its amount. The HTTP
    * layer adopts such orders from engine.openOrder() the same way when it meets them first.
    */
@@ -516,7 +528,7 @@ export class ReadModel {
   }
 }
 
-/** A record for an open limit order known only from the engine (placed before this server start). */
+/** A record for an open limit order known only from the engine (placed before the journal's reach). */
 export function openOrderRec(id: number, userId: number, base: number, counter: number, side: Side, remaining: number, price: number, createdAtMs: number): OrderRec {
   return {
     id,
