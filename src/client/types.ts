@@ -2,21 +2,12 @@
 // coinfloor-api/WEBSOCKET-README.md). Every number is an integer with an implicit scale (SCALE.md).
 // Field names are the wire's own (snake_case); the server's dialect renders exactly these shapes.
 
+import type { OrderRecord } from '../core/types.js';
+
 // ---------------------------------------------------------------- records inside replies
 
-/** An order as GetOrders, ModifyOrder, CancelOrder and CancelAllOrders report it. */
-export interface WireOrder {
-  id: number;
-  /** Tonce of the PlaceOrder that opened it, or null. */
-  tonce: number | null;
-  base: number;
-  counter: number;
-  /** Positive for a bid, negative for an ask. */
-  quantity: number;
-  price: number;
-  /** Micro-timestamp (opened; modified, in a ModifyOrder reply). */
-  time: number;
-}
+/** An order as GetOrders, ModifyOrder, CancelOrder and CancelAllOrders report it: the engine's own record. */
+export type WireOrder = OrderRecord;
 
 /** An order of a WatchOrders snapshot. */
 export interface WireBookOrder {

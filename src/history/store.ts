@@ -61,19 +61,8 @@ export interface MarketTrade {
   takerSide: 'bid' | 'ask';
 }
 
-export interface ClosedOrder {
-  id: number;
-  userId: number;
-  tonce: number | null;
-  base: number;
-  counter: number;
-  /** Signed remaining quantity at close; zero when filled. */
-  quantity: number;
-  price: number;
-  time: number;
-  timeClosed: number;
-  reason: OrderClosed['reason'];
-}
+/** A closed order as the engine reported it (the OrderClosed event without its tag). */
+export type ClosedOrder = Omit<OrderClosed, 'type'>;
 
 export interface RangeQuery {
   /** Strictly after this micro-timestamp. */
