@@ -7,7 +7,8 @@
 //   2. latency: the same stream again; after the warm-up every command's engine call alone is
 //      timed with process.hrtime.bigint() (all of them, not a sample) → p50 / p99 / p99.9 / max.
 //   3. heap: global.gc(), then N non-crossing resting orders, global.gc() again; the growth of
-//      heapUsed + arrayBuffers divided by N.
+//      heapUsed + arrayBuffers divided by N. Then engine.serialize() and stateHash() on that
+//      book are timed (median of 3 each): serialize_ms_1m / state_hash_ms_1m.
 //
 // Options (flags or env): --commands N (BENCH_COMMANDS, default 1,000,000), --warmup N
 // (BENCH_WARMUP, default commands / 10), --seed S (BENCH_SEED), --users U (BENCH_USERS, 1000),
@@ -167,13 +168,15 @@ function openfloorLatency(driver: OpenfloorDriver<Engine>, w: Workload, warmup: 
   const out = driver.out;
   const ns = new Float64Array(w.length - warmup);
   for (let i = warmup; i < w.length; i++) {
-    out.length = 0;
+    // As in driver.step: emptied in batches, so a command's events never regrow the array.
+    if (out.length >= 1024) out.length = 0;
+    const from = out.length;
     const cmd = driver.command(w, i);
     const t0 = process.hrtime.bigint();
     const res = engine.apply(cmd, out);
     const t1 = process.hrtime.bigint();
     ns[i - warmup] = Number(t1 - t0);
-    driver.observe(res, out);
+    driver.observe(res, out, from);
   }
   return summarise(ns, w, warmup);
 }
@@ -211,7 +214,22 @@ function restingOrderStream(seed: number, count: number, f: (i: number, bid: boo
   }
 }
 
-function openfloorHeap(config: EngineConfig, users: number, count: number, seed: number): { bytesPerOrder: number; resting: number } {
+/** Median of 3 timed engine.serialize() calls (what the journal's snapshot stalls matching for), and of stateHash(). */
+function serializeTimes(engine: Engine): { serializeMs: number; hashMs: number } {
+  const time = (f: () => unknown): number => {
+    const ms: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      fullGc();
+      const t0 = process.hrtime.bigint();
+      f();
+      ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return ms.sort((a, b) => a - b)[1]!;
+  };
+  return { serializeMs: time(() => engine.serialize()), hashMs: time(() => engine.stateHash()) };
+}
+
+function openfloorHeap(config: EngineConfig, users: number, count: number, seed: number): { bytesPerOrder: number; resting: number; serializeMs: number; hashMs: number } {
   // Enough users that nobody reaches the per-user open-order limit.
   const n = Math.max(users, Math.ceil(count / Math.max(1, config.maxOpenOrders - 1)));
   const driver = newOpenfloor(config, n);
@@ -234,7 +252,7 @@ function openfloorHeap(config: EngineConfig, users: number, count: number, seed:
   fullGc();
   const after = heapNow();
   const resting = restingCount(engine);
-  return { bytesPerOrder: (after - before) / count, resting };
+  return { bytesPerOrder: (after - before) / count, resting, ...serializeTimes(engine) };
 }
 
 function peerHeap(tick: number, count: number, seed: number): { bytesPerOrder: number } {
@@ -326,11 +344,11 @@ function main(): void {
   }
 
   // Phase 3: heap per resting order.
-  let heap: { bytesPerOrder: number; resting: number } | null = null;
+  let heap: { bytesPerOrder: number; resting: number; serializeMs: number; hashMs: number } | null = null;
   let peerHeapR: { bytesPerOrder: number } | null = null;
   if (opt.heap && opt.heapOrders > 0) {
     heap = openfloorHeap(config, opt.users, opt.heapOrders, opt.seed);
-    log(`openfloor heap: ${round(heap.bytesPerOrder, 1)} bytes per resting order (${heap.resting} resting)`);
+    log(`openfloor heap: ${round(heap.bytesPerOrder, 1)} bytes per resting order (${heap.resting} resting); serialize() ${round(heap.serializeMs, 1)} ms, stateHash() ${round(heap.hashMs, 1)} ms`);
     fullGc();
     if (opt.peer) {
       peerHeapR = peerHeap(tick, opt.heapOrders, opt.seed);
@@ -353,6 +371,9 @@ function main(): void {
     latency_by_kind_ns: ofLat.byKind,
     heap_bytes_per_resting_order: heap === null ? null : round(heap.bytesPerOrder, 1),
     heap_resting_orders: heap === null ? null : heap.resting,
+    /** engine.serialize() with heap_resting_orders resting orders (1,000,000 by default), median of 3. */
+    serialize_ms_1m: heap === null ? null : round(heap.serializeMs, 1),
+    state_hash_ms_1m: heap === null ? null : round(heap.hashMs, 1),
     events_per_s: round(ofEvents / ofT.seconds),
     trades_per_s: round(ofTrades / ofT.seconds),
     resting_orders: ofResting,

@@ -1,21 +1,32 @@
 // Journal benchmark: one JSON line on stdout (diagnostics on stderr).
 //
-//   node dist/bench/journal.js [--commands N] [--window W] [--resting R] [--dir D]
+//   node dist/bench/journal.js [--commands N] [--window W] [--resting R] [--dir D] [--encoding binary|json]
+//
+// --encoding: StoreOptions.recordEncoding of the journaled and snapshot stores (default
+// 'binary'; the store's own default is DEFAULT_RECORD_ENCODING in src/journal/options.ts).
 //
 // Phases (temp data directories under os.tmpdir() or --dir, removed afterwards):
 //   1. journaled: the engine workload of bench/workload.ts (seeded limit/cancel/market stream,
 //      1000 funded users) pre-computed on a shadow engine, then submitted through the Sequencer
 //      with fsync 'always' and W commands in flight (W concurrent clients) - group commit, one
-//      append + one fdatasync per batch. → journaled_ops_per_s, fsyncs_per_s, mean batch.
+//      append + one fdatasync per batch. → journaled_ops_per_s, fsyncs_per_s, mean batch,
+//      journaled_cpu_us_per_op (process CPU time per command, all threads).
+//      Before it, the same command stream is applied to a fresh in-memory Engine (one reused
+//      events array, no journal) → engine_ops_per_s, engine_cpu_us_per_op, and
+//      journaled_vs_engine = journaled_ops_per_s / engine_ops_per_s (issue #3 target ≥ 0.4).
 //   2. replay: recovery of a crash copy of that directory (no snapshot: the whole journal is
-//      read, CRC-checked, parsed and applied). → replay_ops_per_s.
+//      read, CRC-checked, decoded and applied). → replay_ops_per_s; replay_read_ms, _scan_ms
+//      (CRC walk), _decode_ms and _apply_ms time the parts apart on the same journal.
 //   3. snapshot: R non-crossing resting orders (fsync 'off' to build them), then one snapshot
 //      while measuring the event loop with perf_hooks.monitorEventLoopDelay. → snapshot_ms,
-//      snapshot_stall_ms (the sequencer's own measure: longest synchronous stretch),
-//      snapshot_loop_max_delay_ms (event-loop probe), snapshot_bytes.
+//      snapshot_stall_ms (the sequencer's own measure: longest synchronous stretch, =
+//      max(snapshot_serialize_ms + the write's synchronous start, snapshot_max_slice_ms)),
+//      snapshot_loop_max_delay_ms (event-loop probe, started before the snapshot), snapshot_bytes.
 //   4. restart: more commands after the snapshot, crash copy, openStore on it (snapshot load +
-//      journal tail). → restart_ms. The replay open of step 2 is the other restart case, every
-//      command journaled since the last snapshot → restart_journal_tail_ms.
+//      journal tail). → restart_ms; restart_snapshot_read_ms / restart_engine_restore_ms time
+//      the snapshot's read + JSON.parse and Engine.restore apart. The replay open of step 2 is
+//      the other restart case, every command journaled since the last snapshot →
+//      restart_journal_tail_ms.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -24,8 +35,10 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { defaultEngineConfig } from '../src/core/default-config.js';
 import { Engine } from '../src/core/engine.js';
-import type { Command, UnstampedCommand } from '../src/core/types.js';
-import { openStore } from '../src/journal/index.js';
+import type { Command, EngineEvent, UnstampedCommand } from '../src/core/types.js';
+import { decodeCommand, openStore, type RecordEncoding } from '../src/journal/index.js';
+import { listSegments, scanSegment } from '../src/journal/segment.js';
+import { listSnapshots, readSnapshot } from '../src/journal/snapshot.js';
 import type { Applied } from '../src/server/context.js';
 import type { Sequencer } from '../src/server/sequencer.js';
 import { FUND_USDT, FUND_XBT, generateWorkload, OpenfloorDriver, USDT, XBT, fakeCredentials } from './workload.js';
@@ -41,8 +54,10 @@ const { values } = parseArgs({
     resting: { type: 'string' },
     users: { type: 'string' },
     dir: { type: 'string' },
+    encoding: { type: 'string' },
   },
 });
+const ENCODING = (values.encoding ?? 'binary') as RecordEncoding;
 const COMMANDS = Number(values.commands ?? process.env.BENCH_COMMANDS ?? 200_000);
 const WINDOW = Number(values.window ?? 1000);
 const RESTING = Number(values.resting ?? 200_000);
@@ -96,23 +111,48 @@ async function main(): Promise<void> {
     if (driver.userIds.some((id, i) => id !== i + 1)) throw new Error('unexpected user ids');
     const w = generateWorkload({ count: COMMANDS, users: USERS });
     const cmds: UnstampedCommand[] = [];
+    const stamped: Command[] = [];
     for (let i = 0; i < COMMANDS; i++) {
       const cmd = driver.command(w, i);
       driver.out.length = 0;
       driver.observe(shadow.apply(cmd, driver.out), driver.out);
+      stamped.push(cmd);
       cmds.push(strip(cmd));
     }
     log(`workload: ${COMMANDS} commands, ${driver.trades} trades, ${driver.live.length} resting at the end`);
 
+    // ------------------------------------------------ the in-memory engine alone, same stream
+    let engineCpuUs = 0;
+    const engineOps = ((): number => {
+      const e = new Engine(config);
+      new OpenfloorDriver(e).setup(USERS);
+      const out: EngineEvent[] = [];
+      const c = process.cpuUsage();
+      const t = performance.now();
+      for (let i = 0; i < stamped.length; i++) {
+        out.length = 0;
+        e.apply(stamped[i]!, out);
+      }
+      const ops = stamped.length / ((performance.now() - t) / 1000);
+      const cu = process.cpuUsage(c);
+      engineCpuUs = (cu.user + cu.system) / stamped.length;
+      if (e.stateHash() !== shadow.stateHash()) throw new Error('engine-only run differs from the shadow engine');
+      return ops;
+    })();
+    log(`engine alone: ${Math.round(engineOps)} ops/s`);
+
     // ------------------------------------------------ 1. journaled throughput
     const dir = tmp('run');
     dirs.push(dir);
-    const store = await openStore({ dataDir: dir, fsync: 'always', snapshotEveryCommands: 1e12, snapshotEveryMs: 1e12 }, config, silent);
+    const store = await openStore({ dataDir: dir, fsync: 'always', snapshotEveryCommands: 1e12, snapshotEveryMs: 1e12, recordEncoding: ENCODING }, config, silent);
     await pump(store.sequencer, setupCommands(USERS), WINDOW);
     const before = store.sequencer.stats();
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await pump(store.sequencer, cmds, WINDOW);
     const secs = (performance.now() - t0) / 1000;
+    const jc = process.cpuUsage(c0);
+    const journaledCpuUs = (jc.user + jc.system) / COMMANDS;
     const after = store.sequencer.stats();
     const fsyncs = after.fsyncs - before.fsyncs;
     const appends = after.appends - before.appends;
@@ -133,11 +173,33 @@ async function main(): Promise<void> {
     if (rp.engine.stateHash() !== store.engine.stateHash()) throw new Error('replayed state differs from the live state');
     log(`replay: ${rp.recovery.replayed} records in ${rp.recovery.ms.toFixed(0)} ms`);
     await rp.sequencer.close();
+    // Where replay time goes: read + CRC scan, decode, and the engine's apply, timed apart.
+    const split = await (async () => {
+      const t = performance.now();
+      const bufs: Buffer[] = [];
+      for (const seg of await listSegments(replayDir)) bufs.push(fs.readFileSync(seg.file));
+      const tRead = performance.now();
+      const spans: [Buffer, number, number][] = [];
+      for (const b of bufs) scanSegment(b, 'x', true, undefined, (_q, bb, st, en) => spans.push([bb, st, en]));
+      const tScan = performance.now();
+      const decoded: Command[] = new Array<Command>(spans.length);
+      for (let i = 0; i < spans.length; i++) decoded[i] = decodeCommand(spans[i]![0], spans[i]![1], spans[i]![2]);
+      const tDecode = performance.now();
+      const e = new Engine(config);
+      const out: EngineEvent[] = [];
+      for (let i = 0; i < decoded.length; i++) {
+        out.length = 0;
+        e.apply(decoded[i]!, out);
+      }
+      const tApply = performance.now();
+      return { read: tRead - t, scan: tScan - tRead, decode: tDecode - tScan, apply: tApply - tDecode };
+    })();
+    log(`replay split: read ${split.read.toFixed(0)} ms, CRC scan ${split.scan.toFixed(0)} ms, decode ${split.decode.toFixed(0)} ms, apply ${split.apply.toFixed(0)} ms`);
 
     // ------------------------------------------------ 3. snapshot with many resting orders
     const sdir = tmp('snap');
     dirs.push(sdir);
-    const s = await openStore({ dataDir: sdir, fsync: 'off', snapshotEveryCommands: 1e12, snapshotEveryMs: 1e12 }, config, silent);
+    const s = await openStore({ dataDir: sdir, fsync: 'off', snapshotEveryCommands: 1e12, snapshotEveryMs: 1e12, recordEncoding: ENCODING }, config, silent);
     await pump(s.sequencer, setupCommands(USERS), WINDOW);
     const tick = config.markets.find((m) => m.base === XBT && m.counter === USDT)!.tick;
     const resting: UnstampedCommand[] = [];
@@ -151,6 +213,9 @@ async function main(): Promise<void> {
     const restingCount = s.engine.restingOrders().reduce((a, m) => a + m.count, 0);
     const h = monitorEventLoopDelay({ resolution: 1 });
     h.enable();
+    // The probe measures between two of its own timer ticks: let it tick before the snapshot,
+    // or the first blocking stretch (engine.serialize()) goes unseen.
+    await new Promise((r) => setTimeout(r, 20));
     const snap = await s.sequencer.snapshot();
     h.disable();
     const loopMaxMs = h.max / 1e6;
@@ -159,15 +224,34 @@ async function main(): Promise<void> {
 
     // ------------------------------------------------ 4. restart = snapshot + journal tail
     const tail = cmds.slice(0, Math.min(cmds.length, 20_000)).filter((c) => c.type === 'PlaceOrder');
+    const tTail = performance.now();
     await pump(s.sequencer, tail, WINDOW);
+    const tailLiveMs = performance.now() - tTail;
+    log(`restart tail: ${tail.length} PlaceOrders on top of ${restingCount} resting took ${tailLiveMs.toFixed(0)} ms live (fsync off)`);
     const rdir = `${sdir}-restart`;
     dirs.push(rdir);
     crashCopy(sdir, rdir);
     const live = s.engine.stateHash();
     await s.sequencer.close();
+    // Where the restart time goes: reading + parsing the snapshot, then Engine.restore, timed
+    // apart on the same file (the restart below does both again, plus the journal tail).
+    const snapSplit = await (async () => {
+      const { snapshots } = await listSnapshots(rdir);
+      const newest = snapshots[snapshots.length - 1]!;
+      const t = performance.now();
+      const loaded = await readSnapshot(newest.file, newest.rel);
+      const tRead = performance.now();
+      Engine.restore(loaded.state as Parameters<typeof Engine.restore>[0]);
+      return { read: tRead - t, restore: performance.now() - tRead };
+    })();
+    log(`restart split: snapshot read + JSON.parse ${snapSplit.read.toFixed(0)} ms, Engine.restore ${snapSplit.restore.toFixed(0)} ms`);
+    // The store logs where its recovery time went (snapshot read, restore, journal).
+    let phases: Record<string, unknown> = {};
+    const capture = pino({ level: 'info' }, { write: (line: string) => void (/"recovered"/.test(line) && (phases = JSON.parse(line) as Record<string, unknown>)) });
     const t1 = performance.now();
-    const r = await openStore({ dataDir: rdir, fsync: 'off' }, config, silent);
+    const r = await openStore({ dataDir: rdir, fsync: 'off' }, config, capture);
     const restartMs = performance.now() - t1;
+    log(`restart phases: snapshot read ${String(phases.snapshotReadMs)} ms, restore ${String(phases.restoreMs)} ms, journal (CRC walk of the whole newest segment + tail) ${String(phases.journalMs)} ms`);
     if (r.engine.stateHash() !== live) throw new Error('restarted state differs from the live state');
     log(`restart: snapshot seq ${r.recovery.snapshotSeq} + ${r.recovery.replayed} journal records in ${restartMs.toFixed(0)} ms`);
     await r.sequencer.close();
@@ -176,17 +260,31 @@ async function main(): Promise<void> {
       bench: 'journal',
       commands: COMMANDS,
       window: WINDOW,
+      encoding: ENCODING,
       journaled_ops_per_s: Math.round(journaledOps),
+      engine_ops_per_s: Math.round(engineOps),
+      journaled_vs_engine: Math.round((journaledOps / engineOps) * 1000) / 1000,
+      journaled_cpu_us_per_op: Math.round(journaledCpuUs * 100) / 100,
+      engine_cpu_us_per_op: Math.round(engineCpuUs * 100) / 100,
       fsyncs_per_s: Math.round(fsyncs / secs),
       mean_batch: Math.round((COMMANDS / appends) * 10) / 10,
       replay_ops_per_s: Math.round(replayOps),
+      replay_read_ms: Math.round(split.read),
+      replay_scan_ms: Math.round(split.scan),
+      replay_decode_ms: Math.round(split.decode),
+      replay_apply_ms: Math.round(split.apply),
       resting_orders: restingCount,
       snapshot_ms: Math.round(snap.ms),
       snapshot_stall_ms: Math.round(snap.stallMs * 10) / 10,
+      snapshot_serialize_ms: Math.round(snap.serializeMs * 10) / 10,
+      snapshot_max_slice_ms: Math.round(snap.maxSliceMs * 10) / 10,
       snapshot_loop_max_delay_ms: Math.round(loopMaxMs * 10) / 10,
       snapshot_bytes: snapBytes,
       restart_ms: Math.round(restartMs),
       restart_replayed: r.recovery.replayed,
+      restart_tail_live_ms: Math.round(tailLiveMs),
+      restart_snapshot_read_ms: Math.round(snapSplit.read),
+      restart_engine_restore_ms: Math.round(snapSplit.restore),
       restart_journal_tail_ms: Math.round(restartTailMs),
       restart_journal_tail_replayed: rp.recovery.replayed,
       node: process.version,

@@ -306,6 +306,9 @@ export interface BenchDriver {
 
 // ---------------------------------------------------------------- openfloor translation
 
+/** OpenfloorDriver.step empties its event array once it holds this many events. */
+const OUT_BATCH = 1024;
+
 /** Micro-timestamp of the first benchmark command (2024-01-01T00:00:00Z); one µs per command. */
 export const BENCH_EPOCH_US = 1_704_067_200_000_000;
 
@@ -472,13 +475,13 @@ export class OpenfloorDriver<E extends EngineApi = EngineApi> implements BenchDr
    * Updates the live list from the result and events of the command last built by command():
    * makers that closed are removed in event order, then the taker is appended if it rests.
    */
-  observe(res: CommandResult, out: EngineEvent[]): void {
+  observe(res: CommandResult, out: EngineEvent[], from = 0): void {
     const takerId = res.ok && this.pendingOrd >= 0 ? (res as { id?: number }).id : undefined;
     let takerClosed = false;
     let matched = 0;
     const n = out.length;
-    this.events += n;
-    for (let j = 0; j < n; j++) {
+    this.events += n - from;
+    for (let j = from; j < n; j++) {
       const ev = out[j]!;
       if (ev.type === 'OrderClosed') {
         if (ev.id === takerId) takerClosed = true;
@@ -496,11 +499,17 @@ export class OpenfloorDriver<E extends EngineApi = EngineApi> implements BenchDr
     if (takerId !== undefined && !takerClosed) this.live.add(takerId, this.pendingOrd, this.pendingUser);
   }
 
+  /**
+   * Applies operation i; its events are appended to `out` and read from there. `out` is emptied
+   * only once it holds OUT_BATCH events or more (emptying it frees its backing store, which every
+   * command would then allocate and grow again), so `out` keeps the last few commands' events.
+   */
   step(w: Workload, i: number): void {
     const out = this.out;
-    out.length = 0;
+    if (out.length >= OUT_BATCH) out.length = 0;
+    const from = out.length;
     const cmd = this.command(w, i);
-    this.observe(this.engine.apply(cmd, out), out);
+    this.observe(this.engine.apply(cmd, out), out, from);
   }
 
   restingOrders(): number {

@@ -1,25 +1,58 @@
-// Native WebSocket benchmark. Prints one JSON line:
-//   commands_per_s, p50_ms, p99_ms, p999_ms  PlaceOrder/CancelOrder acknowledgements from 100
-//                                            authenticated connections on loopback, fsync always
-//                                            (each connection: one command in flight at a time);
-//   fanout_p99_ms                            1,000 WatchOrders subscribers while the book changes
-//                                            2,000 times/s: time from sending a change to a
-//                                            subscriber receiving its notice (same clock);
-//   rss_mb_10k_idle                          server RSS with 10,000 idle authenticated connections.
+// Native WebSocket benchmark. Prints one JSON line. The server (fsync 'always', i.e. one
+// fdatasync per group-committed journal batch) runs in this process; the clients run in a child
+// process (this file with argument "child"), so they do not share the server's event loop - but on
+// a 2-core machine they do share the CPU, so the server's own CPU time per command
+// (process.cpuUsage of this process over the measured window / acknowledgements) is printed too.
+//
+// Saturation phase (--phases latency):
+//   commands_per_s, p50_ms, p99_ms, p999_ms
+//       100 authenticated connections (--connections) each run --inflight independent loops
+//       (default 1: one command in flight per connection, the most conservative setting and the
+//       one every earlier figure used) of PlaceOrder (a bid below the mid at a price of the
+//       connection's own: nothing ever matches) then CancelOrder of that order, each sent when
+//       the previous acknowledgement arrived. commands_per_s = acknowledgements received during
+//       the measured window (--seconds, after a 2 s warm-up) / window; p50/p99/p999 = time from
+//       sending a command to receiving its acknowledgement, over every acknowledgement in the
+//       window. saturation_inflight says which --inflight was used.
+//   server_cpu_us_per_cmd   server CPU (user + system, all its threads) in the window / acks;
+//   server_main_thread_cpu_us_per_cmd   the same for the event-loop thread alone (/proc, Linux);
+//   server_loop_delay_p99_ms / _max_ms  the server's event-loop delay in the window;
+//   server_cmds_per_fsync, server_fsync_mean_ms  journal group-commit size and fdatasync time.
+//   (The fixed-rate phase reports the same figures with the prefix rate_server_.)
+//
+// Fixed-rate phase (--phases rate), open loop:
+//   rate_target_per_s (--cmd-rate, default 10,000), rate_achieved_per_s, rate_p50_ms, rate_p99_ms,
+//   rate_p999_ms, rate_server_cpu_us_per_cmd, rate_server_main_thread_cpu_us_per_cmd
+//       The same 100 authenticated connections; commands are scheduled at exactly
+//       --cmd-rate per second (command k at start + k / rate) and handed round-robin to the
+//       connections (a 1 ms interval timer sends every command that is due). A connection whose
+//       previous PlaceOrder has been acknowledged cancels that order, otherwise it places another
+//       one, so the stream is PlaceOrder/CancelOrder pairs and a connection may have several
+//       commands in flight (pipelining with tags, as the protocol allows). Latency is measured from the command's scheduled time (not from when the client
+//       got round to sending it, so a late client does not hide latency) to its acknowledgement.
+//       rate_achieved_per_s = acknowledgements in the window / window. rate_client_loop_delay_p99_ms
+//       is the client process's own event-loop delay: latency it adds on top of the server's.
+//
+// Fan-out phase (--phases fanout):
+//   fanout_p99_ms           1,000 WatchOrders subscribers while the book changes 2,000 times/s:
+//                           time from sending a change to a subscriber receiving its notice (same
+//                           clock). Of the subscribers, a sample parses every frame and measures
+//                           latency; the rest read and discard their bytes (their WebSocket parsing
+//                           would otherwise cost the single client process more than the server's
+//                           fan-out). fanout_server_main_thread_cpu_pct: the server's event-loop
+//                           thread's CPU in the window, % of one core.
+// Idle phase (--phases idle):
+//   rss_mb_10k_idle         server RSS with 10,000 idle authenticated connections.
 // plus the context of each figure (achieved rates, counts, baseline RSS).
 //
-// The server runs in this process; the clients run in a child process (this file with argument
-// "child"), so they do not share the server's event loop. Of the fan-out subscribers, a sample
-// parses every frame and measures latency; the rest read and discard their bytes (their WebSocket
-// parsing would otherwise cost the single client process more than the server's fan-out).
-//
 // Usage: node --expose-gc dist/bench/ws.js [--seconds 10] [--idle 10000] [--subscribers 1000]
-//        [--rate 2000] [--connections 100] [--phases latency,fanout,idle]
+//        [--rate 2000] [--connections 100] [--inflight 1] [--cmd-rate 10000]
+//        [--phases latency,rate,fanout,idle]
 import { fork, execSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -41,7 +74,8 @@ interface Cred {
 }
 
 type ChildTask =
-  | { kind: 'latency'; url: string; users: Cred[]; warmupMs: number; measureMs: number }
+  | { kind: 'latency'; url: string; users: Cred[]; inflight: number; warmupMs: number; measureMs: number }
+  | { kind: 'rate'; url: string; users: Cred[]; rate: number; warmupMs: number; measureMs: number }
   | { kind: 'fanout'; url: string; driver: Cred; subscribers: number; measuring: number; rate: number; warmupMs: number; measureMs: number }
   | { kind: 'idle'; url: string; users: Cred[]; count: number };
 
@@ -67,7 +101,10 @@ class BenchConn {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      const text = (data as Buffer).toString('utf8');
+      const buf = data as Buffer;
+      // Notices other than Welcome are only decoded for a listener (the client shares the CPU).
+      if (buf[2] === 110 /* {"notice" */ && this.nonce !== undefined && this.onNotice === undefined) return;
+      const text = buf.toString('utf8');
       if (text.charCodeAt(2) === 110 /* {"notice" */) {
         if (this.nonce === undefined) {
           const w = JSON.parse(text) as { nonce: string };
@@ -108,6 +145,15 @@ class BenchConn {
     });
   }
 
+  /** Like call, with the command's fields already as JSON text (without braces or tag). */
+  callJson(fields: string): Promise<Record<string, unknown>> {
+    const tag = ++this.tag;
+    return new Promise((resolve) => {
+      this.pending.set(tag, resolve);
+      this.ws.send(`{"tag":${tag},${fields}}`);
+    });
+  }
+
   async authenticate(u: Cred, priv: Buffer): Promise<void> {
     const clientNonce = Buffer.alloc(16, 1);
     const r = await this.call({
@@ -119,6 +165,11 @@ class BenchConn {
     });
     if (r.error_code !== 0) throw new Error(`authentication failed: ${JSON.stringify(r)}`);
   }
+}
+
+/** PlaceOrder of 100 units at `price` (a bid below the mid: nothing ever matches), as JSON fields. */
+function placeOrderJson(price: number): string {
+  return `"method":"PlaceOrder","base":${XBT},"counter":${USDT},"quantity":100,"price":${price}`;
 }
 
 async function inBatches<T>(n: number, batch: number, f: (i: number) => Promise<T>): Promise<T[]> {
@@ -133,45 +184,58 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ================================================================ child tasks
 
-async function childLatency(t: Extract<ChildTask, { kind: 'latency' }>): Promise<unknown> {
-  const conns = await Promise.all(
-    t.users.map(async (u) => {
-      const c = await BenchConn.open(t.url);
+/** Tells the parent that the measured window starts / ends (it reads its own CPU time then). */
+function mark(m: 'start' | 'end'): void {
+  process.send!({ mark: m });
+}
+
+async function openAuthenticated(url: string, users: Cred[]): Promise<BenchConn[]> {
+  return Promise.all(
+    users.map(async (u) => {
+      const c = await BenchConn.open(url);
       await c.authenticate(u, derivePrivateKey(u.userId, u.passphrase));
       return c;
     }),
   );
+}
+
+async function childLatency(t: Extract<ChildTask, { kind: 'latency' }>): Promise<unknown> {
+  const conns = await openAuthenticated(t.url, t.users);
   const lat: number[] = [];
   let measuring = false;
   let stop = false;
   let count = 0;
-  const loops = conns.map(async (c, i) => {
-    // Bids below the mid at a price of their own: nothing ever matches.
-    const price = MID - (i + 1) * TICK;
-    while (!stop) {
-      let t0 = performance.now();
-      const r = await c.call({ method: 'PlaceOrder', base: XBT, counter: USDT, quantity: 100, price });
-      let t1 = performance.now();
-      if (measuring) {
-        lat.push(t1 - t0);
-        count++;
+  const loops = conns.flatMap((c, i) =>
+    Array.from({ length: t.inflight }, async () => {
+      // Bids below the mid at a price of their own: nothing ever matches.
+      const place = placeOrderJson(MID - (i + 1) * TICK);
+      while (!stop) {
+        let t0 = performance.now();
+        const r = await c.callJson(place);
+        let t1 = performance.now();
+        if (measuring) {
+          lat.push(t1 - t0);
+          count++;
+        }
+        if (r.error_code !== 0) throw new Error(`PlaceOrder failed: ${JSON.stringify(r)}`);
+        t0 = performance.now();
+        const r2 = await c.callJson(`"method":"CancelOrder","id":${r.id as number}`);
+        t1 = performance.now();
+        if (measuring) {
+          lat.push(t1 - t0);
+          count++;
+        }
+        if (r2.error_code !== 0) throw new Error(`CancelOrder failed: ${JSON.stringify(r2)}`);
       }
-      if (r.error_code !== 0) throw new Error(`PlaceOrder failed: ${JSON.stringify(r)}`);
-      t0 = performance.now();
-      const r2 = await c.call({ method: 'CancelOrder', id: r.id });
-      t1 = performance.now();
-      if (measuring) {
-        lat.push(t1 - t0);
-        count++;
-      }
-      if (r2.error_code !== 0) throw new Error(`CancelOrder failed: ${JSON.stringify(r2)}`);
-    }
-  });
+    }),
+  );
   await sleep(t.warmupMs);
   measuring = true;
+  mark('start');
   const start = performance.now();
   await sleep(t.measureMs);
   measuring = false;
+  mark('end');
   const elapsed = performance.now() - start;
   stop = true;
   await Promise.all(loops);
@@ -183,6 +247,83 @@ async function childLatency(t: Extract<ChildTask, { kind: 'latency' }>): Promise
     p99_ms: round(percentile(sorted, 99)),
     p999_ms: round(percentile(sorted, 99.9)),
     acks: count,
+    saturation_inflight: t.inflight,
+  };
+}
+
+async function childRate(t: Extract<ChildTask, { kind: 'rate' }>): Promise<unknown> {
+  const conns = await openAuthenticated(t.url, t.users);
+  // Per connection: ids of its acknowledged, not yet cancelled orders.
+  const live = conns.map(() => [] as number[]);
+  const lat: number[] = [];
+  let measuring = false;
+  let acks = 0;
+  let failure: Error | undefined;
+  const inflight = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>): void => {
+    inflight.add(p);
+    void p.then(() => inflight.delete(p));
+  };
+  const t0 = performance.now();
+  let k = 0; // commands scheduled so far; command k is due at t0 + k / rate
+  let next = 0; // round-robin connection
+  const send = (due: number): void => {
+    const i = next;
+    next = (next + 1) % conns.length;
+    const c = conns[i]!;
+    const own = live[i]!;
+    const done = (r: Record<string, unknown>): void => {
+      const now = performance.now();
+      if (r.error_code !== 0) failure ??= new Error(`command failed: ${JSON.stringify(r)}`);
+      if (measuring) {
+        lat.push(now - due);
+        acks++;
+      }
+    };
+    if (own.length > 0) {
+      track(c.callJson(`"method":"CancelOrder","id":${own.shift()!}`).then(done));
+    } else {
+      track(
+        c.callJson(placeOrderJson(MID - (i + 1) * TICK)).then((r) => {
+          done(r);
+          if (r.error_code === 0) own.push(r.id as number);
+        }),
+      );
+    }
+  };
+  let stop = false;
+  const step = (): void => {
+    const now = performance.now();
+    while (!stop && t0 + (k * 1000) / t.rate <= now) send(t0 + (k++ * 1000) / t.rate);
+  };
+  const timer = setInterval(step, 1);
+  await sleep(t.warmupMs);
+  measuring = true;
+  mark('start');
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const start = performance.now();
+  await sleep(t.measureMs);
+  measuring = false;
+  loop.disable();
+  mark('end');
+  const elapsed = performance.now() - start;
+  stop = true;
+  clearInterval(timer);
+  await Promise.all([...inflight]);
+  // Leave the book as the phase found it (the fan-out phase snapshots it).
+  await Promise.all(conns.flatMap((c, i) => live[i]!.map((id) => c.callJson(`"method":"CancelOrder","id":${id}`))));
+  for (const c of conns) c.ws.close();
+  if (failure) throw failure;
+  const sorted = Float64Array.from(lat).sort();
+  return {
+    rate_target_per_s: t.rate,
+    rate_achieved_per_s: round(acks / (elapsed / 1000), 1),
+    rate_p50_ms: round(percentile(sorted, 50)),
+    rate_p99_ms: round(percentile(sorted, 99)),
+    rate_p999_ms: round(percentile(sorted, 99.9)),
+    rate_acks: acks,
+    rate_client_loop_delay_p99_ms: round(loop.percentile(99) / 1e6, 2),
   };
 }
 
@@ -264,10 +405,12 @@ async function childFanout(t: Extract<ChildTask, { kind: 'fanout' }>): Promise<u
   measuring = true;
   received = 0;
   drained = 0;
+  mark('start');
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   await sleep(t.measureMs);
   measuring = false;
+  mark('end');
   const cpu = process.cpuUsage(cpu0);
   const elapsed = (performance.now() - start) / 1000;
   const receivedMeasured = received;
@@ -314,6 +457,7 @@ async function child(): Promise<void> {
   const task = await new Promise<ChildTask>((resolve) => process.once('message', (m) => resolve(m as ChildTask)));
   try {
     if (task.kind === 'latency') process.send!({ result: await childLatency(task) });
+    else if (task.kind === 'rate') process.send!({ result: await childRate(task) });
     else if (task.kind === 'fanout') process.send!({ result: await childFanout(task) });
     else await childIdle(task);
   } catch (err) {
@@ -331,7 +475,7 @@ function arg(name: string, dflt: number): number {
 
 function phases(): Set<string> {
   const i = process.argv.indexOf('--phases');
-  return new Set(i >= 0 ? process.argv[i + 1]!.split(',') : ['latency', 'fanout', 'idle']);
+  return new Set(i >= 0 ? process.argv[i + 1]!.split(',') : ['latency', 'rate', 'fanout', 'idle']);
 }
 
 function openFileLimit(): number {
@@ -370,6 +514,29 @@ async function makeUsers(ctx: ServerContext, n: number): Promise<Cred[]> {
   }
   return out;
 }
+
+/**
+ * CPU time (µs, user + system) of this process's main thread alone, from /proc (Linux; clock
+ * ticks, so ±10 ms): what the event loop spent, without helper threads (fsync pool, history
+ * writer). Undefined where /proc is not available.
+ */
+function mainThreadCpuUs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name.
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 
 function rssMb(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -458,16 +625,80 @@ async function main(): Promise<void> {
       const c = process.cpuUsage(c0);
       return [r, round(((c.user + c.system) / 1000 / (performance.now() - t0)) * 100, 1)];
     };
+    /**
+     * Runs a phase whose child marks its measured window; returns the child's result, the server's
+     * CPU over the whole phase (% of one core) and its CPU in the window (µs).
+     */
+    interface Window {
+      /** Server CPU over the whole phase, % of one core. */
+      cpuPct: number;
+      /** Server CPU in the measured window: all threads / the main thread alone (µs). */
+      cpuUs: number;
+      mainUs: number;
+      /** Event-loop delay in the window (ms): p99 and max. */
+      loopP99: number;
+      loopMax: number;
+      /** Longest journal fdatasync seen at the end of the window (ms; the last one). */
+      fsyncs: number;
+      fsyncSeconds: number;
+    }
+    const journalStats = (): { fsyncs: number; fsyncSeconds: number } => server.journalStats();
+    const windowed = async (task: ChildTask): Promise<[Record<string, unknown>, Window]> => {
+      let w0: NodeJS.CpuUsage | undefined;
+      let m0: number | undefined;
+      let j0 = { fsyncs: 0, fsyncSeconds: 0 };
+      const win: Window = { cpuPct: 0, cpuUs: 0, mainUs: NaN, loopP99: NaN, loopMax: NaN, fsyncs: 0, fsyncSeconds: 0 };
+      const loop = monitorEventLoopDelay({ resolution: 1 });
+      const [r, cpu] = await cpuOf(() =>
+        runChild(task, (m) => {
+          if (m.mark === 'start') {
+            w0 = process.cpuUsage();
+            m0 = mainThreadCpuUs();
+            j0 = journalStats();
+            loop.enable();
+          } else if (m.mark === 'end' && w0) {
+            loop.disable();
+            const d = process.cpuUsage(w0);
+            const m1 = mainThreadCpuUs();
+            const j1 = journalStats();
+            win.cpuUs = d.user + d.system;
+            if (m0 !== undefined && m1 !== undefined) win.mainUs = m1 - m0;
+            win.loopP99 = loop.percentile(99) / 1e6;
+            win.loopMax = loop.max / 1e6;
+            win.fsyncs = j1.fsyncs - j0.fsyncs;
+            win.fsyncSeconds = j1.fsyncSeconds - j0.fsyncSeconds;
+          }
+        }),
+      );
+      win.cpuPct = cpu;
+      return [r, win];
+    };
+    const context = (prefix: string, w: Window, acks: number): Record<string, number> => ({
+      [`${prefix}cpu_us_per_cmd`]: round(w.cpuUs / acks, 2),
+      [`${prefix}main_thread_cpu_us_per_cmd`]: round(w.mainUs / acks, 2),
+      [`${prefix}loop_delay_p99_ms`]: round(w.loopP99, 2),
+      [`${prefix}loop_delay_max_ms`]: round(w.loopMax, 2),
+      [`${prefix}cmds_per_fsync`]: round(acks / Math.max(1, w.fsyncs), 1),
+      [`${prefix}fsync_mean_ms`]: round((w.fsyncSeconds * 1000) / Math.max(1, w.fsyncs), 3),
+    });
     if (run.has('latency')) {
-      const [r, cpu] = await cpuOf(() => runChild({ kind: 'latency', url, users: users.slice(0, connections), warmupMs: 2000, measureMs: seconds * 1000 }));
-      Object.assign(out, r, { server_cpu_pct_latency: cpu });
+      const inflight = arg('inflight', 1);
+      const [r, w] = await windowed({ kind: 'latency', url, users: users.slice(0, connections), inflight, warmupMs: 2000, measureMs: seconds * 1000 });
+      Object.assign(out, r, { server_cpu_pct_latency: w.cpuPct }, context('server_', w, r.acks as number));
+    }
+    if (run.has('rate')) {
+      const cmdRate = arg('cmd-rate', 10_000);
+      const [r, w] = await windowed({ kind: 'rate', url, users: users.slice(0, connections), rate: cmdRate, warmupMs: 2000, measureMs: seconds * 1000 });
+      Object.assign(out, r, { server_cpu_pct_rate: w.cpuPct }, context('rate_server_', w, r.rate_acks as number));
     }
     if (run.has('fanout')) {
       const measuring = Math.min(20, subscribers);
-      const [r, cpu] = await cpuOf(() =>
-        runChild({ kind: 'fanout', url, driver, subscribers, measuring, rate, warmupMs: 2000, measureMs: seconds * 1000 }),
-      );
-      Object.assign(out, r, { server_cpu_pct_fanout: cpu });
+      const [r, w] = await windowed({ kind: 'fanout', url, driver, subscribers, measuring, rate, warmupMs: 2000, measureMs: seconds * 1000 });
+      Object.assign(out, r, {
+        server_cpu_pct_fanout: w.cpuPct,
+        fanout_server_main_thread_cpu_pct: round(w.mainUs / (seconds * 1e4), 1),
+        fanout_server_loop_delay_p99_ms: round(w.loopP99, 2),
+      });
     }
     Object.assign(out, {
       fsync: 'always',

@@ -99,6 +99,33 @@ export function publicKeyFromBase64(s: unknown): Buffer | undefined {
   return pub !== undefined && isValidPublicKey(pub) ? pub : undefined;
 }
 
+/** Public-key objects by their base64 text (the key itself, so an entry can never be stale). */
+const keyObjects = new Map<string, KeyObject | null>();
+const KEY_OBJECT_CACHE_MAX = 10_000;
+
+/**
+ * The KeyObject of a base64 public key (as stored for a user), or undefined if it is not strict
+ * base64 of a valid on-curve uncompressed point. Cached per key: building the object (DER
+ * wrapping, OpenSSL parsing and the on-curve check) costs more than the verification itself.
+ * The cache holds up to 10,000 keys; when full, the oldest entry is dropped.
+ */
+export function publicKeyObjectFromBase64(s: string): KeyObject | undefined {
+  const hit = keyObjects.get(s);
+  if (hit !== undefined) return hit ?? undefined;
+  let obj: KeyObject | null = null;
+  const pub = decodeBase64Strict(s);
+  if (pub !== undefined) {
+    try {
+      obj = publicKeyObject(pub);
+    } catch {
+      obj = null;
+    }
+  }
+  if (keyObjects.size >= KEY_OBJECT_CACHE_MAX) keyObjects.delete(keyObjects.keys().next().value!);
+  keyObjects.set(s, obj);
+  return obj ?? undefined;
+}
+
 export function privateKeyToBase64(priv: Buffer): string {
   return encodeBase64(priv);
 }
@@ -181,12 +208,12 @@ export function signChallenge(priv: Buffer, userId: number, serverNonce: Buffer,
 }
 
 /**
- * True only for a valid signature by `publicKey` over the challenge. Never throws: bad base64,
- * wrong lengths, r or s of 0 or >= n, a non-array signature, a bad user id or an off-curve key
- * all give false.
+ * True only for a valid signature by `publicKey` (the 57-byte point, or its KeyObject from
+ * publicKeyObjectFromBase64) over the challenge. Never throws: bad base64, wrong lengths, r or s
+ * of 0 or >= n, a non-array signature, a bad user id or an off-curve key all give false.
  */
 export function verifyChallenge(
-  publicKey: Buffer,
+  publicKey: Buffer | KeyObject,
   userId: number,
   serverNonce: Buffer,
   clientNonce: Buffer,
@@ -203,7 +230,8 @@ export function verifyChallenge(
       if (x === 0n || x >= N) return false;
     }
     const msg = challengeMessage(userId, serverNonce, clientNonce);
-    return verify('sha224', msg, { key: publicKeyObject(publicKey), dsaEncoding: 'der' }, signatureToDer(r, s));
+    const key = Buffer.isBuffer(publicKey) ? publicKeyObject(publicKey) : publicKey;
+    return verify('sha224', msg, { key, dsaEncoding: 'der' }, signatureToDer(r, s));
   } catch {
     return false;
   }

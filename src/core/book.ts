@@ -3,15 +3,13 @@
 
 /** A live limit order. Mutable on purpose: the engine updates it in place on the hot path. */
 export class Order {
-  /** Intrusive queue links and the level the order rests in (fast book only). */
-  prev: Order | null = null;
-  next: Order | null = null;
+  /** The level the order rests in and its slot in the level's queue (fast book only). */
   level: PriceLevel | null = null;
+  levelIndex = -1;
   /** True while the order rests in its market's book (kept by the engine, whatever the book). */
   resting = false;
-  /** Links of the owner's list of live orders, in id order (kept by the engine). */
-  userPrev: Order | null = null;
-  userNext: Order | null = null;
+  /** Position in the owner's array of live orders (kept by the engine; -1: not live). */
+  userIndex = -1;
 
   constructor(
     public readonly id: number,
@@ -21,23 +19,100 @@ export class Order {
     /** Unsigned quantity still to trade. */
     public remaining: number,
     public price: number,
-    /** Micro-timestamp at which the order was opened. */
-    public readonly time: number,
+    /** Micro-timestamp at which the order was opened (kept as timeHi / timeLo). */
+    time: number,
     public readonly tonce: number | null,
     /** false: cancelled when its session disconnects. */
     public readonly persist: boolean,
     public readonly sessionId: number,
     /** Reserved funds held for this order: counter units for a bid, base units for an ask. */
     public reserved: number,
-  ) {}
+  ) {
+    const hi = Math.floor(time / TIME_SPLIT);
+    this.timeHi = hi;
+    this.timeLo = time - hi * TIME_SPLIT;
+  }
+
+  /**
+   * The open time in two small integers: a micro-timestamp is past the small-integer range, and
+   * V8 would keep it in a separate heap box per order (16 more bytes, and one more pointer to
+   * follow whenever the time is read). Both parts are exact for any safe integer.
+   */
+  private readonly timeHi: number;
+  private readonly timeLo: number;
+
+  /** Micro-timestamp at which the order was opened. */
+  get time(): number {
+    return this.timeHi * TIME_SPLIT + this.timeLo;
+  }
 }
 
+/** 2^30: timeLo stays a small integer. */
+const TIME_SPLIT = 1073741824;
+
+/**
+ * One price's FIFO queue as an array of orders with holes: orders[start] is the head, an order
+ * that leaves mid-queue leaves a null (its neighbours are not touched: a linked list cost two
+ * cache misses per cancel), and the array is compacted once holes outnumber orders. Walking the
+ * queue reads one array, so the loads of successive orders overlap.
+ */
 export class PriceLevel {
-  head: Order | null = null;
-  tail: Order | null = null;
+  readonly orders: (Order | null)[] = [];
+  /** First slot in use (orders[start] is the head while count > 0); slots before it are null. */
+  start = 0;
+  /** Slots in use end here; orders[end ..] are null (the array is never shortened). */
+  end = 0;
   count = 0;
   quantity = 0;
   constructor(public readonly price: number) {}
+
+  get head(): Order | null {
+    return this.count === 0 ? null : this.orders[this.start]!;
+  }
+
+  push(order: Order): void {
+    const i = this.end++;
+    order.levelIndex = i;
+    if (i < this.orders.length) this.orders[i] = order;
+    else this.orders.push(order);
+    this.count++;
+    this.quantity += order.remaining;
+  }
+
+  /** Removes an order of this level; the caller drops the level when count reaches 0. */
+  take(order: Order): void {
+    const orders = this.orders;
+    const i = order.levelIndex;
+    orders[i] = null;
+    order.levelIndex = -1;
+    const live = --this.count;
+    this.quantity -= order.remaining;
+    if (live === 0) {
+      this.start = this.end = 0;
+      return;
+    }
+    if (i === this.start) {
+      let s = i + 1;
+      while (orders[s] === null) s++;
+      this.start = s;
+    }
+    let end = this.end;
+    while (orders[end - 1] === null) end--;
+    this.end = end;
+    if (end - live > live + 8) {
+      let w = 0;
+      for (let r = this.start; r < end; r++) {
+        const o = orders[r]!;
+        if (o !== null) {
+          orders[r] = null;
+          orders[w] = o;
+          o.levelIndex = w++;
+        }
+      }
+      this.start = 0;
+      this.end = w;
+    }
+  }
 }
 
 /** What the engine needs from a book. FastBook serves; NaiveBook (tests) is the oracle. */
@@ -99,25 +174,13 @@ class Side {
       else levels.splice(this.search(order.price), 0, level);
     }
     order.level = level;
-    order.next = null;
-    order.prev = level.tail;
-    if (level.tail === null) level.head = order;
-    else level.tail.next = order;
-    level.tail = order;
-    level.count++;
-    level.quantity += order.remaining;
+    level.push(order);
   }
 
   remove(order: Order): void {
     const level = order.level!;
-    if (order.prev === null) level.head = order.next;
-    else order.prev.next = order.next;
-    if (order.next === null) level.tail = order.prev;
-    else order.next.prev = order.prev;
-    order.prev = order.next = null;
     order.level = null;
-    level.count--;
-    level.quantity -= order.remaining;
+    level.take(order);
     if (level.count === 0) {
       this.byPrice.delete(level.price);
       const levels = this.levels;
@@ -165,8 +228,19 @@ export class FastBook implements Book {
   forEach(isBid: boolean, fn: (order: Order) => boolean | void): void {
     const levels = (isBid ? this.bids : this.asks).levels;
     for (let i = levels.length - 1; i >= 0; i--) {
-      for (let o = levels[i]!.head; o !== null; o = o.next) if (fn(o) === false) return;
+      const level = levels[i]!;
+      const orders = level.orders;
+      // fn must not change the book.
+      for (let k = level.start; k < level.end; k++) {
+        const o = orders[k]!;
+        if (o !== null && fn(o) === false) return;
+      }
     }
+  }
+
+  /** A side's levels, worst to best (read-only: for walking a large book without callbacks). */
+  levels(isBid: boolean): readonly PriceLevel[] {
+    return (isBid ? this.bids : this.asks).levels;
   }
 
   depth(isBid: boolean, maxLevels: number): [number, number][] {

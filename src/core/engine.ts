@@ -85,24 +85,28 @@ class MarketState {
   }
 }
 
-class Position {
-  constructor(
-    public position: number,
-    /** Micro-timestamp of the last change. */
-    public through: number,
-  ) {}
-}
+/**
+ * Numbers per asset in User.acct: available, reserved, position, position's time. One user's
+ * balances and positions in all assets share one array of unboxed doubles, so a trade's ledger
+ * updates touch one small block of memory per user instead of several arrays and objects.
+ */
+const ACCT = 4;
+/** acct[i * ACCT + 3] of an asset the user never traded (no position). */
+const NO_POSITION = -Infinity;
 
 class User {
-  available: number[] = [];
-  reserved: number[] = [];
+  /** Per asset index: [available, reserved, position, through] (through NO_POSITION: never traded). */
+  readonly acct: number[] = [];
   /**
-   * Live orders as a list linked through the orders (userPrev / userNext), in id order: an order
-   * is appended when placed (ids only grow) and unlinked when it closes. Lookup by id goes
-   * through the engine's OrderTable.
+   * Live orders in id order, with holes (null) where orders closed: an order is appended when
+   * placed (ids only grow) and its slot (Order.userIndex) cleared when it closes, and the array is
+   * compacted once holes outnumber live orders. Closing an order touches this array only, not its
+   * neighbours (a list linked through the orders cost two cache misses per close). Lookup by id
+   * goes through the engine's OrderTable.
    */
-  firstOrder: Order | null = null;
-  lastOrder: Order | null = null;
+  readonly orders: (Order | null)[] = [];
+  /** Slots in use: orders[orderEnd ..] are null (the array is never shortened, to keep its store). */
+  orderEnd = 0;
   orderCount = 0;
   /** Live orders by tonce. */
   readonly tonces = new Map<number, Order>();
@@ -110,8 +114,6 @@ class User {
   lastTonce = 0;
   /** 30-day volume windows by asset index (undefined: never traded that asset). */
   readonly volumes: (VolumeWindow | undefined)[] = [];
-  /** Net traded position by asset index (undefined: never traded that asset). */
-  readonly positions: (Position | undefined)[] = [];
   /** `${asset}:${address}` */
   readonly addresses = new Set<string>();
 
@@ -123,35 +125,70 @@ class User {
 
   /** Appends an order with a higher id than any of the user's live orders. */
   linkOrder(o: Order): void {
-    o.userPrev = this.lastOrder;
-    o.userNext = null;
-    if (this.lastOrder === null) this.firstOrder = o;
-    else this.lastOrder.userNext = o;
-    this.lastOrder = o;
+    const i = this.orderEnd++;
+    o.userIndex = i;
+    if (i < this.orders.length) this.orders[i] = o;
+    else this.orders.push(o);
     this.orderCount++;
   }
 
   unlinkOrder(o: Order): void {
-    if (o.userPrev === null) this.firstOrder = o.userNext;
-    else o.userPrev.userNext = o.userNext;
-    if (o.userNext === null) this.lastOrder = o.userPrev;
-    else o.userNext.userPrev = o.userPrev;
-    o.userPrev = o.userNext = null;
-    this.orderCount--;
+    const orders = this.orders;
+    orders[o.userIndex] = null;
+    o.userIndex = -1;
+    const live = --this.orderCount;
+    let n = this.orderEnd;
+    while (n > 0 && orders[n - 1] === null) n--;
+    if (n - live > live + 8) {
+      let w = 0;
+      for (let r = 0; r < n; r++) {
+        const x = orders[r]!;
+        if (x !== null) {
+          if (w !== r) {
+            orders[w] = x;
+            orders[r] = null;
+            x.userIndex = w;
+          }
+          w++;
+        }
+      }
+      n = w;
+    }
+    this.orderEnd = n;
   }
 
   /** Live orders in id order (a copy: closing them does not disturb the iteration). */
   liveOrders(): Order[] {
     const out: Order[] = [];
-    for (let o = this.firstOrder; o !== null; o = o.userNext) out.push(o);
+    const orders = this.orders;
+    for (let i = 0; i < this.orderEnd; i++) {
+      const o = orders[i]!;
+      if (o !== null) out.push(o);
+    }
     return out;
   }
 
   ensure(assetCount: number): void {
-    while (this.available.length < assetCount) {
-      this.available.push(0);
-      this.reserved.push(0);
+    while (this.acct.length < assetCount * ACCT) this.acct.push(0, 0, 0, NO_POSITION);
+  }
+
+  available(assetIndex: number): number {
+    return this.acct[assetIndex * ACCT]!;
+  }
+
+  reserved(assetIndex: number): number {
+    return this.acct[assetIndex * ACCT + 1]!;
+  }
+
+  /** [asset index, position, through] for each asset the user traded, by asset index. */
+  positionList(): [number, number, number][] {
+    const out: [number, number, number][] = [];
+    const acct = this.acct;
+    for (let i = 0; i * ACCT < acct.length; i++) {
+      const through = acct[i * ACCT + 3]!;
+      if (through !== NO_POSITION) out.push([i, acct[i * ACCT + 2]!, through]);
     }
+    return out;
   }
 }
 
@@ -163,9 +200,41 @@ interface ApiKeyState {
   revoked: boolean;
 }
 
-/** Serialised form of the engine (see serialize / restore). */
-interface EngineSnapshot {
-  format: 1;
+/** Numbers per resting order in a format-2 snapshot (see OrderColumns). */
+export const ORDER_STRIDE = 9;
+/** Bits of an order's `flags` number in OrderColumns. */
+export const ORDER_FLAG_BID = 1;
+export const ORDER_FLAG_PERSIST = 2;
+
+/**
+ * Format 2: one market's resting orders as numeric columns with a fixed stride, filled in one
+ * pass. Order k occupies data[k * ORDER_STRIDE ..] as
+ *   [id, userId, flags, remaining, price, time, tonce, sessionId, reserved]
+ * where flags = ORDER_FLAG_BID (1) if a bid | ORDER_FLAG_PERSIST (2) if persistent, and
+ * tonce 0 means none (null): a tonce is never 0. Orders are in priority order, bids (best first)
+ * then asks. Every value is a safe integer, so a Float64Array holds them exactly (never -0).
+ * serialize() gives a Float64Array; restore() also takes a plain number array (the JSON text of
+ * the snapshot renders the typed array as one) or an object with keys "0", "1", ... (what a bare
+ * JSON.stringify makes of a typed array).
+ */
+export interface OrderColumns {
+  count: number;
+  stride: typeof ORDER_STRIDE;
+  data: Float64Array | number[] | Record<string, number>;
+}
+
+/** Format 1's resting order: [id, userId, bid (1/0), remaining, price, time, tonce, persist, sessionId, reserved]. */
+export type OrderTuple = [number, number, number, number, number, number, number | null, boolean, number, number];
+
+interface MarketSnapshotBase {
+  last: number | null;
+  reported: TickerFields;
+  tickerTime: number;
+  window: TradeWindowState;
+}
+
+interface EngineSnapshotBase<F extends number, O> {
+  format: F;
   config: { tonceRule: EngineConfig['tonceRule']; maxOpenOrders: number; seed: number };
   assets: AssetConfig[];
   markets: MarketConfig[];
@@ -187,29 +256,24 @@ interface EngineSnapshot {
   }[];
   apiKeys: ApiKeyState[];
   /** Per market: last price, ticker as reported, its time, the 24 h window, and resting orders in priority order (bids then asks). */
-  marketStates: {
-    last: number | null;
-    reported: TickerFields;
-    tickerTime: number;
-    window: TradeWindowState;
-    orders: [number, number, number, number, number, number, number | null, boolean, number, number][];
-  }[];
+  marketStates: (MarketSnapshotBase & { orders: O })[];
 }
+
+/**
+ * Serialised form of the engine (see serialize / restore). serialize() writes format 2 (resting
+ * orders as OrderColumns with a Float64Array); restore() reads format 1 (one OrderTuple per
+ * order, written by earlier versions) and format 2.
+ */
+export type EngineSnapshotV1 = EngineSnapshotBase<1, OrderTuple[]>;
+export type EngineSnapshot = EngineSnapshotBase<2, OrderColumns>;
+/** What serialize() returns: format 2 with the columns as a Float64Array. */
+export type EngineSnapshotLive = EngineSnapshotBase<2, OrderColumns & { data: Float64Array }>;
 
 /** [asset index, buckets] for each asset the user traded, by asset index. */
 function serializeVolumes(volumes: (VolumeWindow | undefined)[]): [number, [number, number][]][] {
   const out: [number, [number, number][]][] = [];
   volumes.forEach((w, i) => {
     if (w !== undefined) out.push([i, w.serialize()]);
-  });
-  return out;
-}
-
-/** [asset index, position, through] for each asset the user traded, by asset index. */
-function serializePositions(positions: (Position | undefined)[]): [number, number, number][] {
-  const out: [number, number, number][] = [];
-  positions.forEach((p, i) => {
-    if (p !== undefined) out.push([i, p.position, p.through]);
   });
   return out;
 }
@@ -380,12 +444,12 @@ export class Engine implements EngineApi {
     const asset = isBid ? m.counter : m.base;
     // The reservation: counter units at the order's price for a bid, base units for an ask.
     const need = isBid ? cost : quantity;
-    if (u.available[asset.index]! < need) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
+    if (u.acct[asset.index * ACCT]! < need) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
 
     const persist = c.persist === undefined ? true : c.persist;
     const order = new Order(this.nextOrderId++, u.id, m.index, isBid, quantity, price, this.now, tonce, persist !== false, c.sessionId, need);
-    u.available[asset.index]! -= need;
-    u.reserved[asset.index]! += need;
+    u.acct[asset.index * ACCT]! -= need;
+    u.acct[asset.index * ACCT + 1]! += need;
     this.balanceChanged(u, asset);
     if (tonce !== null) {
       u.tonces.set(tonce, order);
@@ -447,7 +511,7 @@ export class Engine implements EngineApi {
     const counter = m.counter.index;
     // The balance at the start caps the order: a self-trade hands the proceeds straight back,
     // and spending them again would let one command loop over its own resting orders.
-    let funds = isBid ? u.available[counter]! : u.available[base]!;
+    let funds = isBid ? u.acct[counter * ACCT]! : u.acct[base * ACCT]!;
     while (left > 0) {
       const maker = book.best(!isBid);
       if (maker === null) break;
@@ -465,12 +529,12 @@ export class Engine implements EngineApi {
         q = Math.min(q, funds);
       }
       if (q <= 0) break;
-      const availableBefore = u.available[counter]!;
+      const availableBefore = u.acct[counter * ACCT]!;
       const total = isBid
         ? this.trade(m, null, u, maker, makerUser, q, price, true, tonce)
         : this.trade(m, maker, makerUser, null, u, q, price, false, tonce);
       if (!isBid) funds -= q;
-      else funds -= makerUser === u ? total : availableBefore - u.available[counter]!;
+      else funds -= makerUser === u ? total : availableBefore - u.acct[counter * ACCT]!;
       left -= byTotal ? total : q;
     }
     this.touch(m);
@@ -531,30 +595,30 @@ export class Engine implements EngineApi {
     // Seller: base leaves the reservation (limit) or the available balance (market).
     if (ask !== null) {
       ask.reserved -= q;
-      askUser.reserved[base]! -= q;
+      askUser.acct[base * ACCT + 1]! -= q;
       if (ask.resting) m.book.reduce(ask, q);
       else ask.remaining -= q;
     } else {
-      askUser.available[base]! -= q;
+      askUser.acct[base * ACCT]! -= q;
     }
-    askUser.available[counter]! += total - askFee;
+    askUser.acct[counter * ACCT]! += total - askFee;
 
     // Buyer: base arrives; the total comes out of the reservation (limit) or available (market).
-    bidUser.available[base]! += q;
+    bidUser.acct[base * ACCT]! += q;
     let bidExhausted = false;
     if (bid !== null) {
       bid.reserved -= total;
-      bidUser.reserved[counter]! -= total;
+      bidUser.acct[counter * ACCT + 1]! -= total;
       // CoinFLEX: the fee comes from the available balance when it can pay it, else from the
       // reservation (IMPL-GUIDE.md "How Fees Affect Trade Quantities").
-      if (bidUser.available[counter]! >= bidFee) {
-        bidUser.available[counter]! -= bidFee;
+      if (bidUser.acct[counter * ACCT]! >= bidFee) {
+        bidUser.acct[counter * ACCT]! -= bidFee;
       } else {
         const fromReserve = Math.min(bidFee, bid.reserved);
         bid.reserved -= fromReserve;
-        bidUser.reserved[counter]! -= fromReserve;
-        const rest = Math.min(bidFee - fromReserve, bidUser.available[counter]!);
-        bidUser.available[counter]! -= rest;
+        bidUser.acct[counter * ACCT + 1]! -= fromReserve;
+        const rest = Math.min(bidFee - fromReserve, bidUser.acct[counter * ACCT]!);
+        bidUser.acct[counter * ACCT]! -= rest;
         bidFee = fromReserve + rest;
       }
       let rem = bid.remaining - q;
@@ -567,13 +631,13 @@ export class Engine implements EngineApi {
       const bidExcess = bid.reserved - need;
       if (bidExcess > 0) {
         bid.reserved = need;
-        bidUser.reserved[counter]! -= bidExcess;
-        bidUser.available[counter]! += bidExcess;
+        bidUser.acct[counter * ACCT + 1]! -= bidExcess;
+        bidUser.acct[counter * ACCT]! += bidExcess;
       }
       if (bid.resting) m.book.reduce(bid, bid.remaining - rem);
       else bid.remaining = rem;
     } else {
-      bidUser.available[counter]! -= total + bidFee;
+      bidUser.acct[counter * ACCT]! -= total + bidFee;
     }
 
     // Ledger side effects: market statistics, volumes, positions.
@@ -643,8 +707,8 @@ export class Engine implements EngineApi {
     const asset = order.isBid ? m.counter : m.base;
     const released = order.reserved;
     if (released > 0) {
-      u.reserved[asset.index]! -= released;
-      u.available[asset.index]! += released;
+      u.acct[asset.index * ACCT + 1]! -= released;
+      u.acct[asset.index * ACCT]! += released;
       order.reserved = 0;
     }
     const remaining = reason === 'filled' || reason === 'exhausted' ? 0 : order.remaining;
@@ -711,12 +775,12 @@ export class Engine implements EngineApi {
     // The reservation: counter units at the order's price for a bid, base units for an ask.
     const need = isBid ? cost : quantity;
     const diff = need - order.reserved;
-    if (diff > u.available[asset.index]!) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
+    if (diff > u.acct[asset.index * ACCT]!) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
 
     // The reservation moves at once; a larger one is reported before the order changes (as for
     // OrderOpened), a smaller one after (as for OrderClosed).
-    u.available[asset.index]! -= diff;
-    u.reserved[asset.index]! += diff;
+    u.acct[asset.index * ACCT]! -= diff;
+    u.acct[asset.index * ACCT + 1]! += diff;
     if (diff > 0) this.balanceChanged(u, asset);
     const toBack = quantity > order.remaining || price !== order.price;
     if (toBack || crossing) {
@@ -815,8 +879,8 @@ export class Engine implements EngineApi {
     const asset = this.assetByCode.get(code);
     if (asset === undefined) return fail(ErrorCode.NOT_FOUND, 'There is no such asset.');
     if (!isSafeNonNegative(amount) || amount === 0) return fail(ErrorCode.INVALID, 'Amount must be a positive integer.');
-    if (u.available[asset.index]! + u.reserved[asset.index]! + amount > MAX_SAFE) return fail(ErrorCode.INVALID, 'Balance would overflow.');
-    u.available[asset.index]! += amount;
+    if (u.acct[asset.index * ACCT]! + u.acct[asset.index * ACCT + 1]! + amount > MAX_SAFE) return fail(ErrorCode.INVALID, 'Balance would overflow.');
+    u.acct[asset.index * ACCT]! += amount;
     this.balanceChanged(u, asset);
     return { ok: true };
   }
@@ -828,8 +892,8 @@ export class Engine implements EngineApi {
     if (asset === undefined) return fail(ErrorCode.NOT_FOUND, 'There is no such asset.');
     if (!isSafeNonNegative(c.amount) || c.amount === 0) return fail(ErrorCode.INVALID, 'Amount must be a positive integer.');
     if (!u.addresses.has(`${c.asset}:${c.address}`)) return fail(ErrorCode.INVALID, 'The withdrawal address is not registered for this user and asset.');
-    if (u.available[asset.index]! < c.amount) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
-    u.available[asset.index]! -= c.amount;
+    if (u.acct[asset.index * ACCT]! < c.amount) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
+    u.acct[asset.index * ACCT]! -= c.amount;
     this.balanceChanged(u, asset);
     return { ok: true };
   }
@@ -1005,16 +1069,15 @@ export class Engine implements EngineApi {
   }
 
   private addPosition(u: User, assetIndex: number, delta: number): void {
-    const p = u.positions[assetIndex];
-    if (p === undefined) u.positions[assetIndex] = new Position(delta, this.now);
-    else {
-      p.position += delta;
-      p.through = this.now;
-    }
+    const acct = u.acct;
+    const j = assetIndex * ACCT;
+    if (acct[j + 3] === NO_POSITION) acct[j + 2] = delta;
+    else acct[j + 2] += delta;
+    acct[j + 3] = this.now;
   }
 
   private balanceChanged(u: User, asset: AssetState): void {
-    this.out.push({ type: 'BalanceChanged', userId: u.id, asset: asset.config.code, available: u.available[asset.index]!, reserved: u.reserved[asset.index]! });
+    this.out.push({ type: 'BalanceChanged', userId: u.id, asset: asset.config.code, available: u.acct[asset.index * ACCT]!, reserved: u.acct[asset.index * ACCT + 1]! });
   }
 
   private touch(m: MarketState): void {
@@ -1149,7 +1212,7 @@ export class Engine implements EngineApi {
   balances(userId: number): BalanceView[] {
     const u = this.userMap.get(userId);
     if (u === undefined) return [];
-    return this.assetList.map((a) => ({ asset: a.config.code, available: u.available[a.index]!, reserved: u.reserved[a.index]! }));
+    return this.assetList.map((a) => ({ asset: a.config.code, available: u.acct[a.index * ACCT]!, reserved: u.acct[a.index * ACCT + 1]! }));
   }
 
   openOrders(userId: number): OrderRecord[] {
@@ -1224,9 +1287,7 @@ export class Engine implements EngineApi {
     const u = this.userMap.get(userId);
     if (u === undefined) return [];
     const out: PositionView[] = [];
-    u.positions.forEach((p, index) => {
-      if (p !== undefined) out.push({ asset: this.assetList[index]!.config.code, position: p.position, through: p.through });
-    });
+    for (const [index, position, through] of u.positionList()) out.push({ asset: this.assetList[index]!.config.code, position, through });
     return out;
   }
 
@@ -1264,9 +1325,9 @@ export class Engine implements EngineApi {
 
   // ------------------------------------------------------------------ snapshots
 
-  serialize(): EngineSnapshot {
+  serialize(): EngineSnapshotLive {
     return {
-      format: 1,
+      format: 2,
       config: { tonceRule: this.config.tonceRule, maxOpenOrders: this.config.maxOpenOrders, seed: this.config.seed },
       assets: this.assets(),
       markets: this.markets(),
@@ -1279,29 +1340,27 @@ export class Engine implements EngineApi {
         id: u.id,
         publicKey: u.publicKey,
         cookie: u.cookie,
-        available: [...u.available],
-        reserved: [...u.reserved],
+        available: this.assetList.map((a) => u.available(a.index)),
+        reserved: this.assetList.map((a) => u.reserved(a.index)),
         lastTonce: u.lastTonce,
         volumes: serializeVolumes(u.volumes),
-        positions: serializePositions(u.positions),
+        positions: u.positionList(),
         addresses: [...u.addresses], // insertion order, so queries read the same after a restore
       })),
       apiKeys: [...this.apiKeyMap.values()].map((k) => ({ ...k, permissions: [...k.permissions] })),
-      marketStates: this.marketList.map((m) => {
-        const orders: EngineSnapshot['marketStates'][number]['orders'] = [];
-        for (const isBid of [true, false]) {
-          m.book.forEach(isBid, (o) => {
-            orders.push([o.id, o.userId, isBid ? 1 : 0, o.remaining, o.price, o.time, o.tonce, o.persist, o.sessionId, o.reserved]);
-          });
-        }
-        return { last: m.last, reported: { ...m.reported }, tickerTime: m.tickerTime, window: m.window.serialize(this.now), orders };
-      }),
+      marketStates: this.marketList.map((m) => ({
+        last: m.last,
+        reported: { ...m.reported },
+        tickerTime: m.tickerTime,
+        window: m.window.serialize(this.now),
+        orders: orderColumns(m.book),
+      })),
     };
   }
 
   static restore(snapshot: unknown, bookFactory?: BookFactory): Engine {
-    const s = snapshot as EngineSnapshot;
-    if (s === null || typeof s !== 'object' || s.format !== 1) throw new Error('unsupported engine snapshot format');
+    const s = snapshot as EngineSnapshot | EngineSnapshotV1;
+    if (s === null || typeof s !== 'object' || (s.format !== 1 && s.format !== 2)) throw new Error('unsupported engine snapshot format');
     const e = new Engine({ ...s.config, assets: s.assets, markets: s.markets }, bookFactory);
     e.lastSeq = s.lastSeq;
     e.now = s.now;
@@ -1310,17 +1369,31 @@ export class Engine implements EngineApi {
     e.prng = new Prng(s.prng);
     for (const su of s.users) {
       const u = new User(su.id, su.publicKey, su.cookie);
-      u.available = [...su.available];
-      u.reserved = [...su.reserved];
-      u.ensure(e.assetList.length);
+      u.ensure(Math.max(e.assetList.length, su.available.length, su.reserved.length));
+      su.available.forEach((v, i) => (u.acct[i * ACCT] = v));
+      su.reserved.forEach((v, i) => (u.acct[i * ACCT + 1] = v));
       u.lastTonce = su.lastTonce;
       for (const [i, buckets] of su.volumes) u.volumes[i] = VolumeWindow.restore(buckets);
-      for (const [i, p, t] of su.positions) u.positions[i] = new Position(p, t);
+      for (const [i, p, t] of su.positions) {
+        u.ensure(i + 1);
+        u.acct[i * ACCT + 2] = p;
+        u.acct[i * ACCT + 3] = t;
+      }
       for (const a of su.addresses) u.addresses.add(a);
       e.addUser(u);
     }
     for (const k of s.apiKeys) e.apiKeyMap.set(k.accessId, { ...k, permissions: [...k.permissions] });
     const byUser: Order[] = [];
+    const restOne = (m: MarketState, o: Order): void => {
+      m.book.insert(o);
+      o.resting = true;
+      byUser.push(o);
+      if (!o.persist) {
+        let set = e.sessions.get(o.sessionId);
+        if (set === undefined) e.sessions.set(o.sessionId, (set = new Set()));
+        set.add(o);
+      }
+    };
     s.marketStates.forEach((ms, index) => {
       const m = e.marketList[index]!;
       m.last = ms.last;
@@ -1328,16 +1401,27 @@ export class Engine implements EngineApi {
       m.tickerTime = ms.tickerTime;
       const w = TradeWindow.restore(ms.window, s.now);
       (m as { window: TradeWindow }).window = w;
-      for (const [id, userId, bid, remaining, price, time, tonce, persist, sessionId, reserved] of ms.orders) {
-        const o = new Order(id, userId, index, bid === 1, remaining, price, time, tonce, persist, sessionId, reserved);
-        m.book.insert(o);
-        o.resting = true;
-        byUser.push(o);
-        if (!persist) {
-          let set = e.sessions.get(sessionId);
-          if (set === undefined) e.sessions.set(sessionId, (set = new Set()));
-          set.add(o);
+      if (s.format === 1) {
+        for (const [id, userId, bid, remaining, price, time, tonce, persist, sessionId, reserved] of (ms.orders as OrderTuple[])) {
+          restOne(m, new Order(id, userId, index, bid === 1, remaining, price, time, tonce, persist, sessionId, reserved));
         }
+        return;
+      }
+      const cols = ms.orders as OrderColumns;
+      if (cols === null || typeof cols !== 'object' || cols.stride !== ORDER_STRIDE || !Number.isSafeInteger(cols.count) || cols.count < 0) {
+        throw new Error('bad resting order columns in engine snapshot');
+      }
+      // A Float64Array, a number[] or an object with keys "0", "1", ...: all index the same way.
+      const d = cols.data as ArrayLike<number>;
+      const len = (d as { length?: unknown }).length;
+      if (typeof len === 'number' && len < cols.count * ORDER_STRIDE) throw new Error('resting order columns shorter than their count');
+      for (let k = 0, j = 0; k < cols.count; k++, j += ORDER_STRIDE) {
+        const flags = d[j + 2]!;
+        const tonce = d[j + 6]!;
+        restOne(
+          m,
+          new Order(d[j]!, d[j + 1]!, index, (flags & ORDER_FLAG_BID) !== 0, d[j + 3]!, d[j + 4]!, d[j + 5]!, tonce === 0 ? null : tonce, (flags & ORDER_FLAG_PERSIST) !== 0, d[j + 7]!, d[j + 8]!),
+        );
       }
     });
     byUser.sort((a, b) => a.id - b.id);
@@ -1350,7 +1434,77 @@ export class Engine implements EngineApi {
     return e;
   }
 
+  /**
+   * SHA-256 over the whole state: the JSON text of serialize() with each market's order columns
+   * reduced to their count and stride, followed by each market's columns as raw float64 bytes
+   * (little-endian on every platform Node runs on). serialize() writes the same bytes for equal
+   * states (it never writes -0), however the engine got there: live, or restored from format 1
+   * or 2.
+   */
   stateHash(): string {
-    return createHash('sha256').update(JSON.stringify(this.serialize())).digest('hex');
+    const s = this.serialize();
+    const h = createHash('sha256');
+    const columns: Float64Array[] = [];
+    const head = {
+      ...s,
+      marketStates: s.marketStates.map((ms) => {
+        columns.push(ms.orders.data);
+        return { ...ms, orders: { count: ms.orders.count, stride: ms.orders.stride } };
+      }),
+    };
+    h.update(JSON.stringify(head));
+    for (const c of columns) h.update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+    return h.digest('hex');
   }
+}
+
+/** Writes one order's format-2 row at data[j]. */
+function writeOrderRow(data: Float64Array, j: number, o: Order): void {
+  // `+ 0` turns a -0 into 0, so the bytes (stateHash) match a JSON round trip.
+  data[j] = o.id + 0;
+  data[j + 1] = o.userId + 0;
+  data[j + 2] = (o.isBid ? ORDER_FLAG_BID : 0) | (o.persist ? ORDER_FLAG_PERSIST : 0);
+  data[j + 3] = o.remaining + 0;
+  data[j + 4] = o.price + 0;
+  data[j + 5] = o.time + 0;
+  data[j + 6] = o.tonce === null ? 0 : o.tonce + 0;
+  data[j + 7] = o.sessionId + 0;
+  data[j + 8] = o.reserved + 0;
+}
+
+/**
+ * A book's resting orders as format-2 columns, in priority order (bids then asks), one pass.
+ * The cost with a million orders is reading the scattered orders; the fast book's level arrays
+ * are walked directly (no callback per order) so those reads overlap.
+ */
+function orderColumns(book: Book): OrderColumns & { data: Float64Array } {
+  const count = book.size;
+  const data = new Float64Array(count * ORDER_STRIDE);
+  let j = 0;
+  if (book instanceof FastBook) {
+    for (const isBid of [true, false]) {
+      const levels = book.levels(isBid);
+      for (let i = levels.length - 1; i >= 0; i--) {
+        const level = levels[i]!;
+        const orders = level.orders;
+        for (let k = level.start, end = level.end; k < end; k++) {
+          const o = orders[k]!;
+          if (o === null) continue;
+          if (j >= data.length) throw new Error('book size does not match its orders');
+          writeOrderRow(data, j, o);
+          j += ORDER_STRIDE;
+        }
+      }
+    }
+  } else {
+    const put = (o: Order): void => {
+      if (j >= data.length) throw new Error('book size does not match its orders');
+      writeOrderRow(data, j, o);
+      j += ORDER_STRIDE;
+    };
+    book.forEach(true, put);
+    book.forEach(false, put);
+  }
+  if (j !== data.length) throw new Error('book size does not match its orders');
+  return { count, stride: ORDER_STRIDE, data };
 }

@@ -9,9 +9,9 @@
 // journal covers and says so: records before it cannot be recovered.
 import { promises as fsp } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Command, EngineEvent } from '../core/types.js';
+import type { EngineEvent } from '../core/types.js';
 import type { Applied } from '../server/context.js';
-import { engineKind } from '../journal/index.js';
+import { decodeCommand, engineKind } from '../journal/index.js';
 import { listSegments, scanSegment } from '../journal/segment.js';
 import { listSnapshots, readSnapshot } from '../journal/snapshot.js';
 import { readStoreMeta } from '../journal/store.js';
@@ -67,7 +67,7 @@ async function* replayFrom(dataDir: string, afterSeq: number, log?: Pick<Logger,
       if (seq > baseSeq) records.push([seq, start, end]);
     });
     for (const [seq, start, end] of records) {
-      const cmd = JSON.parse(buf.toString('utf8', start, end)) as Command;
+      const cmd = decodeCommand(buf, start, end);
       const events: EngineEvent[] = [];
       const result = engine.apply(cmd, events);
       if (seq <= afterSeq) continue;

@@ -4,7 +4,7 @@
 // rows, so after a crash it is always consistent with some prefix of the journal and can catch up.
 import Database from 'better-sqlite3';
 import type { Applied } from '../server/context.js';
-import type { OrderClosed, OrdersMatched } from '../core/types.js';
+import type { OrderClosed } from '../core/types.js';
 
 /** Transaction kinds, numbered as BIST's user_transactions `type`. */
 export const TxKind = { DEPOSIT: 0, WITHDRAWAL: 1, TRADE: 2 } as const;
@@ -172,6 +172,142 @@ function userTxOf(r: Row): UserTransaction {
   };
 }
 
+/** Slots of the writer thread's shared BigInt64Array (worker.ts): its lastSeq, and 1 once closed. */
+export const WRITER_SEQ = 0;
+export const WRITER_CLOSED = 1;
+
+/** Row kinds in a row batch; each row is [op, seq, …fields] with a fixed length per kind. */
+const Op = { TRANSFER: 0, TRADE: 1, CLOSED: 2, BALANCE: 3 } as const;
+const ROW_LENGTH = [7, 17, 12, 7];
+
+const REASONS = ['filled', 'cancelled', 'killed', 'disconnected', 'exhausted'] as const;
+const REASON_CODE: Record<OrderClosed['reason'], number> = { filled: 0, cancelled: 1, killed: 2, disconnected: 3, exhausted: 4 };
+
+/** null travels as NaN (every other value is a safe integer, exact in a double). */
+const nul = (v: number | null): number => (v === null ? NaN : v);
+const den = (x: number): number | null => (x !== x ? null : x);
+
+/**
+ * A growable batch of rows as doubles: what the store records of applied commands, cheap to
+ * build on the matching thread and to hand to the writer thread. The doubles live in shared
+ * memory, so posting a batch copies nothing (V8's structured clone of a plain typed array costs
+ * ~10 ns per byte); the poster never writes to a batch again once it is posted.
+ */
+export class RowBuffer {
+  data: Float64Array;
+  length = 0;
+  /** Applied commands whose rows are in the buffer, and the seq of the last one. */
+  commands = 0;
+  lastSeq = 0;
+
+  constructor(capacity = 1024) {
+    this.data = sharedDoubles(capacity);
+  }
+
+  /** Makes room for n more values and returns the index of the first. */
+  reserve(n: number): number {
+    const need = this.length + n;
+    if (need > this.data.length) {
+      const d = sharedDoubles(Math.max(need, this.data.length * 2));
+      d.set(this.data.subarray(0, this.length));
+      this.data = d;
+    }
+    const i = this.length;
+    this.length = need;
+    return i;
+  }
+
+  /** The values written so far (a view). */
+  values(): Float64Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
+function sharedDoubles(n: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(n * Float64Array.BYTES_PER_ELEMENT));
+}
+
+/** Appends what the store records of one applied command to `out`. */
+export function rowsOf(a: Applied, out: RowBuffer): void {
+  const cmd = a.command;
+  const seq = a.seq;
+  out.commands++;
+  out.lastSeq = seq;
+  if ((cmd.type === 'Deposit' || cmd.type === 'Withdraw') && a.result.ok) {
+    const deposit = cmd.type === 'Deposit';
+    const i = out.reserve(7);
+    const d = out.data;
+    d[i] = Op.TRANSFER;
+    d[i + 1] = seq;
+    d[i + 2] = cmd.userId;
+    d[i + 3] = a.time;
+    d[i + 4] = deposit ? TxKind.DEPOSIT : TxKind.WITHDRAWAL;
+    d[i + 5] = cmd.asset;
+    d[i + 6] = deposit ? cmd.amount : -cmd.amount;
+  }
+  const events = a.events;
+  let day = -1;
+  for (let k = 0; k < events.length; k++) {
+    const ev = events[k]!;
+    switch (ev.type) {
+      case 'OrdersMatched': {
+        const i = out.reserve(17);
+        const d = out.data;
+        d[i] = Op.TRADE;
+        d[i + 1] = seq;
+        d[i + 2] = ev.time;
+        d[i + 3] = ev.base;
+        d[i + 4] = ev.counter;
+        d[i + 5] = ev.quantity;
+        d[i + 6] = ev.price;
+        d[i + 7] = ev.total;
+        d[i + 8] = ev.takerSide === 'bid' ? 0 : 1;
+        d[i + 9] = ev.bidUserId;
+        d[i + 10] = ev.bidBaseFee;
+        d[i + 11] = ev.bidCounterFee;
+        d[i + 12] = nul(ev.bid);
+        d[i + 13] = ev.askUserId;
+        d[i + 14] = ev.askBaseFee;
+        d[i + 15] = ev.askCounterFee;
+        d[i + 16] = nul(ev.ask);
+        break;
+      }
+      case 'OrderClosed': {
+        const i = out.reserve(12);
+        const d = out.data;
+        d[i] = Op.CLOSED;
+        d[i + 1] = seq;
+        d[i + 2] = ev.id;
+        d[i + 3] = ev.userId;
+        d[i + 4] = nul(ev.tonce);
+        d[i + 5] = ev.base;
+        d[i + 6] = ev.counter;
+        d[i + 7] = ev.quantity;
+        d[i + 8] = ev.price;
+        d[i + 9] = ev.time;
+        d[i + 10] = ev.timeClosed;
+        d[i + 11] = REASON_CODE[ev.reason];
+        break;
+      }
+      case 'BalanceChanged': {
+        if (day < 0) day = Math.floor(a.time / MICROS_PER_DAY);
+        const i = out.reserve(7);
+        const d = out.data;
+        d[i] = Op.BALANCE;
+        d[i + 1] = seq;
+        d[i + 2] = ev.userId;
+        d[i + 3] = ev.asset;
+        d[i + 4] = day;
+        d[i + 5] = ev.available;
+        d[i + 6] = ev.reserved;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
 export class HistoryStore {
   private readonly db: Database.Database;
   private seq: number;
@@ -191,7 +327,7 @@ export class HistoryStore {
     closedDesc: Database.Statement;
     balancesBefore: Database.Statement;
   };
-  private readonly writeBatch: (applieds: readonly Applied[]) => void;
+  private readonly writeBatch: (rows: Float64Array, lastSeq: number) => void;
 
   /** Opens (creating if needed) the store in `file`; ":memory:" for tests. */
   constructor(file: string) {
@@ -250,15 +386,53 @@ export class HistoryStore {
          WHERE b.user_id = @user AND b.day = (SELECT MAX(day) FROM balance_days WHERE user_id = @user AND asset = b.asset AND day < @day)`,
       ),
     };
-    this.writeBatch = this.db.transaction((applieds: readonly Applied[]) => {
-      let last = this.seq;
-      for (const a of applieds) {
-        if (a.seq <= last) continue; // already stored (replay and live feed overlap)
-        this.apply(a);
-        last = a.seq;
+    const readSeq = this.db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`);
+    this.writeBatch = this.db.transaction((rows: Float64Array, lastSeq: number) => {
+      // Read inside the transaction: another connection (the writer thread, or this one before
+      // it started) may have written since this object last looked.
+      const from = (readSeq.get() as { value: number } | undefined)?.value ?? 0;
+      this.seq = from;
+      const st = this.stmt;
+      const n = rows.length;
+      // End-of-day balances: only the last value of each (user, asset, day) in the batch is
+      // written; the upsert would overwrite the earlier ones in the same transaction anyway.
+      const balances = new Map<string, number>();
+      let i = 0;
+      while (i < n) {
+        const op = rows[i]!;
+        const seq = rows[i + 1]!;
+        const len = ROW_LENGTH[op];
+        if (len === undefined) throw new Error(`history rows: unknown row kind ${op} at ${i}`);
+        if (seq > from) {
+          if (op === Op.TRANSFER) {
+            st.userTx.run(rows[i + 2], seq, rows[i + 3], rows[i + 4], rows[i + 5], null, rows[i + 6], null, null, null, null, null, null);
+          } else if (op === Op.TRADE) {
+            const time = rows[i + 2];
+            const base = rows[i + 3];
+            const counter = rows[i + 4];
+            const quantity = rows[i + 5]!;
+            const price = rows[i + 6];
+            const total = rows[i + 7]!;
+            const info = st.trade.run(seq, time, base, counter, quantity, price, total, rows[i + 8]);
+            const tid = Number(info.lastInsertRowid);
+            st.userTx.run(rows[i + 9], seq, time, TxKind.TRADE, base, counter, quantity, price, total, rows[i + 10], rows[i + 11], den(rows[i + 12]!), tid);
+            st.userTx.run(rows[i + 13], seq, time, TxKind.TRADE, base, counter, -quantity, price, -total, rows[i + 14], rows[i + 15], den(rows[i + 16]!), tid);
+          } else if (op === Op.CLOSED) {
+            st.closed.run(
+              rows[i + 2], rows[i + 3], seq, den(rows[i + 4]!), rows[i + 5], rows[i + 6], rows[i + 7], rows[i + 8], rows[i + 9], rows[i + 10],
+              REASONS[rows[i + 11]!] ?? 'unknown',
+            );
+          } else {
+            balances.set(`${rows[i + 2]},${rows[i + 3]},${rows[i + 4]}`, i);
+          }
+        }
+        i += len;
       }
-      if (last !== this.seq) this.stmt.setSeq.run(last);
-      this.seq = last;
+      for (const j of balances.values()) st.balance.run(rows[j + 2], rows[j + 3], rows[j + 4], rows[j + 5], rows[j + 6]);
+      if (lastSeq > from) {
+        st.setSeq.run(lastSeq);
+        this.seq = lastSeq;
+      }
     });
   }
 
@@ -286,39 +460,23 @@ export class HistoryStore {
   /** Writes applied commands in one transaction; those at or below lastSeq are skipped. */
   write(applieds: readonly Applied[]): void {
     if (applieds.length === 0) return;
-    this.writeBatch(applieds);
+    const rows = new RowBuffer();
+    for (const a of applieds) rowsOf(a, rows);
+    this.writeRows(rows.values(), applieds[applieds.length - 1]!.seq);
   }
 
-  private apply(a: Applied): void {
-    const cmd = a.command;
-    if ((cmd.type === 'Deposit' || cmd.type === 'Withdraw') && a.result.ok) {
-      const sign = cmd.type === 'Deposit' ? 1 : -1;
-      const kind = cmd.type === 'Deposit' ? TxKind.DEPOSIT : TxKind.WITHDRAWAL;
-      this.stmt.userTx.run(cmd.userId, a.seq, a.time, kind, cmd.asset, null, sign * cmd.amount, null, null, null, null, null, null);
-    }
-    const day = Math.floor(a.time / MICROS_PER_DAY);
-    for (const ev of a.events) {
-      switch (ev.type) {
-        case 'OrdersMatched':
-          this.trade(a.seq, ev);
-          break;
-        case 'OrderClosed':
-          this.stmt.closed.run(ev.id, ev.userId, a.seq, ev.tonce, ev.base, ev.counter, ev.quantity, ev.price, ev.time, ev.timeClosed, ev.reason);
-          break;
-        case 'BalanceChanged':
-          this.stmt.balance.run(ev.userId, ev.asset, day, ev.available, ev.reserved);
-          break;
-        default:
-          break;
-      }
-    }
+  /**
+   * Writes rows made by rowsOf (for commands up to `lastSeq`, in sequence order) in one
+   * transaction; rows of commands at or below lastSeq are skipped. The writer thread uses this.
+   */
+  writeRows(rows: Float64Array, lastSeq: number): void {
+    this.writeBatch(rows, lastSeq);
   }
 
-  private trade(seq: number, m: OrdersMatched): void {
-    const info = this.stmt.trade.run(seq, m.time, m.base, m.counter, m.quantity, m.price, m.total, m.takerSide === 'bid' ? 0 : 1);
-    const tid = Number(info.lastInsertRowid);
-    this.stmt.userTx.run(m.bidUserId, seq, m.time, TxKind.TRADE, m.base, m.counter, m.quantity, m.price, m.total, m.bidBaseFee, m.bidCounterFee, m.bid, tid);
-    this.stmt.userTx.run(m.askUserId, seq, m.time, TxKind.TRADE, m.base, m.counter, -m.quantity, m.price, -m.total, m.askBaseFee, m.askCounterFee, m.ask, tid);
+  /** Re-reads lastSeq from the database (after another connection wrote to it). */
+  refreshLastSeq(): number {
+    this.seq = this.meta('last_seq') ?? 0;
+    return this.seq;
   }
 
   // ------------------------------------------------------------ queries

@@ -1,4 +1,5 @@
-// On-disk format of the command journal (version 1). All integers little-endian.
+// On-disk format of the command journal (version 2; version-1 segments are still read). All
+// integers little-endian.
 //
 // Data directory:
 //   store.json                     genesis EngineConfig + boot counter (atomically rewritten)
@@ -17,12 +18,17 @@
 //   then records, back to back, seqs consecutive (record i has seq firstSeq + i):
 //     0  4  payload length n (1 ≤ n ≤ MAX_RECORD_BYTES)
 //     4  4  CRC-32C of the payload
-//     8  n  payload: UTF-8 JSON of the stamped command ({"seq":…,"time":…,"type":…,…})
+//     8  n  payload: the stamped command, binary (first byte = layout kind 1…12) or UTF-8 JSON
+//           ({"seq":…,"time":…,"type":…,…}; first byte '{'); see record.ts. Version 1 has
+//           JSON payloads only; version 2 adds the binary layouts.
 
 import { crc32c } from './crc32c.js';
 
 export const SEGMENT_MAGIC = 'OFLRJRNL';
-export const JOURNAL_FORMAT_VERSION = 1;
+/** Version written to new segments. */
+export const JOURNAL_FORMAT_VERSION = 2;
+/** Oldest version this build reads (version 1: JSON payloads only). */
+export const JOURNAL_MIN_FORMAT_VERSION = 1;
 export const SEGMENT_HEADER_BYTES = 32;
 export const RECORD_HEADER_BYTES = 8;
 /** Upper bound of one record's payload; a command is a few hundred bytes. */
@@ -50,10 +56,10 @@ export function parseSeqName(name: string, ext: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-export function encodeSegmentHeader(firstSeq: number): Buffer {
+export function encodeSegmentHeader(firstSeq: number, version = JOURNAL_FORMAT_VERSION): Buffer {
   const b = Buffer.alloc(SEGMENT_HEADER_BYTES);
   b.write(SEGMENT_MAGIC, 0, 'latin1');
-  b.writeUInt32LE(JOURNAL_FORMAT_VERSION, 8);
+  b.writeUInt32LE(version, 8);
   b.writeUInt32LE(0, 12);
   b.writeBigUInt64LE(BigInt(firstSeq), 16);
   b.writeUInt32LE(crc32c(b, 0, 0, 24), 24);
@@ -61,18 +67,18 @@ export function encodeSegmentHeader(firstSeq: number): Buffer {
 }
 
 /** Parses a segment header; returns an error text (without file name) if it is not valid. */
-export function decodeSegmentHeader(b: Buffer): { firstSeq: number } | { error: string; offset: number } {
+export function decodeSegmentHeader(b: Buffer): { firstSeq: number; version: number } | { error: string; offset: number } {
   if (b.length < SEGMENT_HEADER_BYTES) return { error: `segment header is short (${b.length} of ${SEGMENT_HEADER_BYTES} bytes)`, offset: 0 };
   if (b.toString('latin1', 0, 8) !== SEGMENT_MAGIC) return { error: 'bad segment magic', offset: 0 };
   const crc = b.readUInt32LE(24);
   if (crc32c(b, 0, 0, 24) !== crc) return { error: 'segment header (bytes 0-27) CRC mismatch', offset: 0 };
   const version = b.readUInt32LE(8);
-  if (version !== JOURNAL_FORMAT_VERSION) {
-    return { error: `unsupported journal format version ${version} (this build reads ${JOURNAL_FORMAT_VERSION})`, offset: 8 };
+  if (version < JOURNAL_MIN_FORMAT_VERSION || version > JOURNAL_FORMAT_VERSION) {
+    return { error: `unsupported journal format version ${version} (this build reads ${JOURNAL_MIN_FORMAT_VERSION}-${JOURNAL_FORMAT_VERSION})`, offset: 8 };
   }
   const firstSeq = b.readBigUInt64LE(16);
   if (firstSeq > BigInt(Number.MAX_SAFE_INTEGER) || firstSeq < 1n) return { error: `bad first seq ${firstSeq}`, offset: 16 };
-  return { firstSeq: Number(firstSeq) };
+  return { firstSeq: Number(firstSeq), version };
 }
 
 /** Encodes one record (header + payload) for an already-serialised JSON payload. */

@@ -21,7 +21,8 @@ import type { MachineKind } from './machine.js';
 import type { RecoveryReport, StoreOptions } from './options.js';
 import { openStoreWith, verifyWith, type VerifyResult } from './store.js';
 
-export type { FsyncPolicy, RetentionPolicy, StoreOptions, RecoveryReport } from './options.js';
+export type { FsyncPolicy, RetentionPolicy, StoreOptions, RecoveryReport, RecordEncoding } from './options.js';
+export { decodeCommand } from './record.js';
 export { FATAL_EXIT_CODE } from './options.js';
 export type { VerifyResult, StoreMeta } from './store.js';
 export { CorruptionError } from './errors.js';

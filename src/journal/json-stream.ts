@@ -3,9 +3,45 @@
 // equal JSON.stringify(value) for plain data (objects, arrays, strings, finite numbers,
 // booleans, null, toJSON); "flat" nodes (no object members) go to JSON.stringify whole, which
 // keeps the per-piece overhead to one generator step per small object.
+//
+// One deliberate difference: a typed array (any ArrayBuffer view but DataView, without toJSON -
+// a Buffer keeps its toJSON form) is written as a JSON array of its numbers, like the plain
+// array Array.from(view) (NaN/±Infinity → null, -0 → 0, BigInt64Array elements as integers),
+// in slices of TYPED_SLICE elements; JSON.stringify would write {"0":…,"1":…}. Engine state
+// with column-oriented typed arrays thus reads back as plain arrays of the same numbers.
 
 /** Flat arrays longer than this are emitted in slices of this many elements. */
 const FLAT_SLICE = 4096;
+/** Typed arrays are emitted in pieces of this many elements. */
+const TYPED_SLICE = 4096;
+
+type NumberView = ArrayLike<number | bigint> & { subarray(start: number, end: number): NumberView };
+
+function isTypedArray(v: object): v is NumberView {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView);
+}
+
+/** The JSON text of typed-array elements [i, j), without brackets. */
+function typedSlice(v: NumberView, i: number, j: number): string {
+  if (typeof v[i] === 'bigint') {
+    let s = '';
+    for (let k = i; k < j; k++) s += (k > i ? ',' : '') + String(v[k]);
+    return s;
+  }
+  const s = JSON.stringify(Array.from(v.subarray(i, j) as ArrayLike<number>));
+  return s.slice(1, -1);
+}
+
+function* walkTyped(v: NumberView): Generator<string, void, undefined> {
+  const n = v.length;
+  if (n <= TYPED_SLICE) {
+    yield `[${typedSlice(v, 0, n)}]`;
+    return;
+  }
+  yield '[';
+  for (let i = 0; i < n; i += TYPED_SLICE) yield (i > 0 ? ',' : '') + typedSlice(v, i, Math.min(n, i + TYPED_SLICE));
+  yield ']';
+}
 
 function isOmitted(v: unknown): boolean {
   return v === undefined || typeof v === 'function' || typeof v === 'symbol';
@@ -35,6 +71,7 @@ function isShallow(v: unknown): boolean {
   if (v === null || typeof v !== 'object') return true;
   if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return false;
   if (Array.isArray(v)) return isFlat(v);
+  if (isTypedArray(v)) return false;
   for (const k in v) {
     const x = (v as Record<string, unknown>)[k];
     if (x !== null && typeof x === 'object') return false;
@@ -46,6 +83,10 @@ function isShallow(v: unknown): boolean {
 function* walk(v: unknown): Generator<string, void, undefined> {
   if (v === null || typeof v !== 'object') {
     yield JSON.stringify(v) ?? 'null';
+    return;
+  }
+  if (isTypedArray(v)) {
+    yield* walkTyped(v);
     return;
   }
   if (Array.isArray(v)) {

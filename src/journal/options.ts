@@ -37,7 +37,18 @@ export interface StoreOptions {
   onFatal?: (err: Error) => void;
   /** Longest synchronous stretch of snapshot JSON work before yielding (default 4 ms). */
   snapshotSliceMs?: number;
+  /**
+   * How new journal records are written: 'binary' (compact layouts for the common commands,
+   * JSON for the rest) or 'json' (every record JSON). Both are read back either way. Default:
+   * DEFAULT_RECORD_ENCODING.
+   */
+  recordEncoding?: RecordEncoding;
 }
+
+export type RecordEncoding = 'binary' | 'json';
+
+/** Binary: smaller records, about 4x cheaper to write and decode than JSON (bench/journal.ts). */
+export const DEFAULT_RECORD_ENCODING: RecordEncoding = 'binary';
 
 export interface ResolvedStoreOptions {
   dataDir: string;
@@ -50,6 +61,7 @@ export interface ResolvedStoreOptions {
   keepSnapshots: number;
   onFatal: (err: Error) => void;
   snapshotSliceMs: number;
+  recordEncoding: RecordEncoding;
 }
 
 /** Exit code of the process after a fatal journal failure. */
@@ -74,6 +86,8 @@ export function resolveOptions(o: StoreOptions): ResolvedStoreOptions {
   if (o.fsync !== 'always' && o.fsync !== 'interval' && o.fsync !== 'off') throw new Error(`StoreOptions.fsync: unknown policy ${String(o.fsync)}`);
   const retention = o.retention ?? 'archive';
   if (retention !== 'keep' && retention !== 'delete' && retention !== 'archive') throw new Error(`StoreOptions.retention: unknown policy ${String(retention)}`);
+  const recordEncoding = o.recordEncoding ?? DEFAULT_RECORD_ENCODING;
+  if (recordEncoding !== 'binary' && recordEncoding !== 'json') throw new Error(`StoreOptions.recordEncoding: unknown encoding ${String(recordEncoding)}`);
   return {
     dataDir: o.dataDir,
     fsync: o.fsync,
@@ -89,5 +103,6 @@ export function resolveOptions(o: StoreOptions): ResolvedStoreOptions {
         process.exit(FATAL_EXIT_CODE);
       }),
     snapshotSliceMs: pos(o.snapshotSliceMs, 4, 'snapshotSliceMs'),
+    recordEncoding,
   };
 }

@@ -17,6 +17,7 @@ import {
 } from './format.js';
 import { CorruptionError } from './errors.js';
 import { fsyncDir, listDir, writeAll } from './fsutil.js';
+import { plausiblePayload } from './record.js';
 
 export interface SegmentInfo {
   /** Seq of the first record, from the file name. */
@@ -59,6 +60,8 @@ export interface TornTail {
 
 export interface SegmentScan {
   firstSeq: number;
+  /** Format version from the segment header (0 for a torn, header-less file). */
+  version: number;
   /** Number of valid records. */
   count: number;
   /** End of the last valid record. */
@@ -68,7 +71,8 @@ export interface SegmentScan {
 
 /**
  * Called for every valid record: its seq (firstSeq + index), the payload as [start, end) of the
- * buffer, and the record's byte offset.
+ * buffer, and the record's byte offset. The payload is binary or JSON (format version 2, see
+ * record.ts): read it with decodeCommand(buf, start, end), never JSON.parse.
  */
 export type RecordVisitor = (seq: number, buf: Buffer, start: number, end: number, offset: number) => void;
 
@@ -79,7 +83,7 @@ function validRecordAt(buf: Buffer, p: number): boolean {
   if (n < 2 || n > MAX_RECORD_BYTES) return false;
   const start = p + RECORD_HEADER_BYTES;
   const end = start + n;
-  if (end > buf.length || buf[start] !== 0x7b || buf[end - 1] !== 0x7d) return false;
+  if (end > buf.length || !plausiblePayload(buf, start, end)) return false;
   return crc32c(buf, 0, start, end) === buf.readUInt32LE(p + 4);
 }
 
@@ -102,12 +106,13 @@ export function scanSegment(buf: Buffer, rel: string, allowTornTail: boolean, ex
     // what exists must be a prefix of a header (or zeros).
     const m = Math.min(SEGMENT_MAGIC.length, buf.length);
     if (buf.toString('latin1', 0, m) === SEGMENT_MAGIC.slice(0, m) || allZero(buf, 0)) {
-      return { firstSeq: 0, count: 0, validEnd: 0, torn: { offset: 0, bytes: buf.length, reason: 'incomplete segment header', wholeFile: true } };
+      return { firstSeq: 0, version: 0, count: 0, validEnd: 0, torn: { offset: 0, bytes: buf.length, reason: 'incomplete segment header', wholeFile: true } };
     }
   }
   const h = decodeSegmentHeader(buf);
   if ('error' in h) throw new CorruptionError(rel, h.offset, h.error);
   const firstSeq = h.firstSeq;
+  const version = h.version;
   if (expectFirstSeq !== undefined && firstSeq !== expectFirstSeq) {
     throw new CorruptionError(rel, 16, `header says the first seq is ${firstSeq}, the file name says ${expectFirstSeq}`);
   }
@@ -151,13 +156,13 @@ export function scanSegment(buf: Buffer, rel: string, allowTornTail: boolean, ex
       let p = o + 1;
       while (p < len && !validRecordAt(buf, p)) p++;
       if (p >= len) {
-        return { firstSeq, count, validEnd: o, torn: { offset: o, bytes: len - o, reason: damage, wholeFile: false } };
+        return { firstSeq, version, count, validEnd: o, torn: { offset: o, bytes: len - o, reason: damage, wholeFile: false } };
       }
       damage += `; a valid record follows at byte offset ${p}, so this is not a torn tail`;
     }
     throw new CorruptionError(rel, o, damage);
   }
-  return { firstSeq, count, validEnd: o };
+  return { firstSeq, version, count, validEnd: o };
 }
 
 /** The append side of the newest segment. */

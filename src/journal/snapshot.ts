@@ -123,6 +123,7 @@ export async function writeSnapshot(o: WriteSnapshotOptions): Promise<WriteSnaps
     const gen = jsonPieces(o.state);
     let parts: string[] = [];
     let partChars = 0;
+    let checkedChars = 0;
     let sliceStart = performance.now();
     const endSlice = (): void => {
       const d = performance.now() - sliceStart;
@@ -133,6 +134,7 @@ export async function writeSnapshot(o: WriteSnapshotOptions): Promise<WriteSnaps
       const rec = record(KIND_BODY, parts.join(''));
       parts = [];
       partChars = 0;
+      checkedChars = 0;
       hash.update(rec.subarray(9));
       bodyBytes += rec.length - 9;
       chunks++;
@@ -148,10 +150,15 @@ export async function writeSnapshot(o: WriteSnapshotOptions): Promise<WriteSnaps
       parts.push(r.value);
       partChars += r.value.length;
       if (partChars >= chunkChars) await emit();
-      else if ((++steps & 127) === 0 && performance.now() - sliceStart > sliceMs) {
-        endSlice();
-        await yieldToLoop();
-        sliceStart = performance.now();
+      // The clock is read every 128 pieces, or sooner once big pieces (typed-array runs) have
+      // added 64 Ki chars since the last look.
+      else if ((++steps & 127) === 0 || partChars - checkedChars >= 65536) {
+        checkedChars = partChars;
+        if (performance.now() - sliceStart > sliceMs) {
+          endSlice();
+          await yieldToLoop();
+          sliceStart = performance.now();
+        }
       }
     }
     if (partChars > 0 || chunks === 0) await emit();

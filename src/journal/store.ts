@@ -8,7 +8,8 @@ import { pino, type Logger } from 'pino';
 import type { Command, EngineConfig, EngineEvent } from '../core/types.js';
 import { Sequencer } from '../server/sequencer.js';
 import { CorruptionError } from './errors.js';
-import { JOURNAL_DIR, SNAPSHOT_DIR, STORE_FILE } from './format.js';
+import { JOURNAL_DIR, JOURNAL_FORMAT_VERSION, SNAPSHOT_DIR, STORE_FILE } from './format.js';
+import { decodeCommand } from './record.js';
 import { atomicWriteFile, atomicWriteFileSync, exists, fsyncDir } from './fsutil.js';
 import type { Machine, MachineKind } from './machine.js';
 import { resolveOptions, type RecoveryReport, type StoreOptions } from './options.js';
@@ -152,9 +153,9 @@ async function replay(segments: SegmentInfo[], baseSeq: number, baseTime: number
       if (seq <= baseSeq) return;
       let cmd: Command;
       try {
-        cmd = JSON.parse(b.toString('utf8', s, e)) as Command;
+        cmd = decodeCommand(b, s, e);
       } catch (err) {
-        throw new CorruptionError(seg.rel, off, `record seq ${seq} is not valid JSON (${(err as Error).message})`);
+        throw new CorruptionError(seg.rel, off, `record seq ${seq}: ${(err as Error).message}`);
       }
       if (cmd.seq !== seq) throw new CorruptionError(seg.rel, off, `record carries seq ${String(cmd.seq)} where seq ${seq} belongs`);
       out.length = 0;
@@ -176,6 +177,12 @@ async function replay(segments: SegmentInfo[], baseSeq: number, baseTime: number
 }
 
 // ---------------------------------------------------------------- open
+
+function roundPhases(p: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k in p) out[k] = Math.round(p[k]! * 10) / 10;
+  return out;
+}
 
 export interface OpenedStore<M extends Machine> {
   engine: M;
@@ -235,6 +242,9 @@ export async function openStoreWith<M extends Machine>(
     }
     const genesis = meta.genesis;
 
+    // Where the recovery time goes (logged with the result).
+    const phases = { snapshotReadMs: 0, restoreMs: 0, journalMs: 0 };
+
     // Base state: newest valid snapshot, falling back (loudly) to older ones or genesis.
     const covers = (seq: number): boolean => segments.length > 0 && segments[0]!.firstSeq <= seq + 1;
     let machine: M | undefined;
@@ -249,10 +259,14 @@ export async function openStoreWith<M extends Machine>(
         continue;
       }
       try {
+        const tRead = performance.now();
         const loaded = await readSnapshot(snap.file, snap.rel);
+        phases.snapshotReadMs += performance.now() - tRead;
+        const tRestore = performance.now();
         if (loaded.meta.seq !== snap.seq) throw new CorruptionError(snap.rel, 16, `meta record says seq ${loaded.meta.seq}, the file name seq ${snap.seq}`);
         try {
           machine = kind.restore(loaded.state);
+          phases.restoreMs += performance.now() - tRestore;
         } catch (e) {
           throw new Error(`${snap.rel}: Engine.restore rejected the snapshot: ${(e as Error).message}`);
         }
@@ -281,7 +295,9 @@ export async function openStoreWith<M extends Machine>(
     }
 
     // Journal tail.
+    const tReplay = performance.now();
     const r = await replay(segments, baseSeq, baseTime, machine, { tornTail: true });
+    phases.journalMs = performance.now() - tReplay;
     const newestDamaged = damaged.length > 0 ? damaged[0]!.snap.seq : 0;
     if (r.lastSeq < newestDamaged) {
       throw new Error(
@@ -309,8 +325,14 @@ export async function openStoreWith<M extends Machine>(
         log.warn({ file: seg.rel, offset: torn.offset, bytes: torn.bytes, reason: torn.reason, lastSeq: r.lastSeq }, 'cut off a torn record at the end of the journal (crash during an append)');
       }
     }
-    if (r.last && !r.last.scan.torn?.wholeFile && !r.last.seg.archived && r.journalNextSeq === r.lastSeq + 1) {
+    // Appending goes on in the newest segment - unless it is of an older format version (its
+    // readers expect that version's records): then the next write starts a new segment.
+    if (r.last && !r.last.scan.torn?.wholeFile && !r.last.seg.archived && r.journalNextSeq === r.lastSeq + 1 && r.last.scan.version === JOURNAL_FORMAT_VERSION) {
       writer = await SegmentWriter.openAppend(r.last.seg.file, r.last.seg.firstSeq, r.last.scan.validEnd);
+    } else if (r.last && !r.last.scan.torn?.wholeFile && !r.last.seg.archived && r.last.scan.version !== JOURNAL_FORMAT_VERSION && r.last.scan.count === 0) {
+      // An empty segment of the older format would be in the way of the new one (same name).
+      await fsp.unlink(r.last.seg.file);
+      if (sync) await fsyncDir(path.dirname(r.last.seg.file));
     } else if (r.journalNextSeq !== undefined && r.journalNextSeq < baseSeq + 1) {
       log.warn({ journalEndsAt: r.journalNextSeq - 1, snapshotSeq: baseSeq }, 'the journal ends before the snapshot it should cover (fsync off and a system crash?); continuing from the snapshot in a new segment');
     }
@@ -329,7 +351,7 @@ export async function openStoreWith<M extends Machine>(
     };
 
     const recovery: RecoveryReport = { snapshotSeq: baseSeq, replayed: r.replayed, truncatedBytes, ms: performance.now() - t0 };
-    log.info({ ...recovery, lastSeq, boot: storeMeta.boot, fresh }, fresh ? 'created a new data directory' : 'recovered');
+    log.info({ ...recovery, ...roundPhases(phases), lastSeq, boot: storeMeta.boot, fresh }, fresh ? 'created a new data directory' : 'recovered');
     const sequencer = new Sequencer({
       machine,
       options: opts,

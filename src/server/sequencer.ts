@@ -2,10 +2,13 @@
 //
 // submit() stamps a command (seq, micro-timestamp), applies it to the engine at once - so the
 // next command sees its effects and arrival order is the order of record - and queues the
-// journal record. A group-commit loop appends every queued record in one write and, under
-// fsync policy 'always', one fdatasync; only then are the Applied published to listeners (in seq
-// order) and the submit promises resolved. Nothing about a command leaves the process before
-// it is durable.
+// journal record, encoded straight into a batch buffer (binary or JSON, src/journal/record.ts;
+// the engine is given the decoded record, exactly what a replay reads). A group-commit loop
+// appends every queued record in one write and, under fsync policy 'always', one fdatasync;
+// only then are the Applied published to listeners (in seq order) and the submit promises
+// resolved. Nothing about a command leaves the process before it is durable. Commands keep
+// being applied (into the other batch buffer) while a batch is written and synced; a batch of
+// EARLY_FLUSH_AT commands starts its write at once rather than after the event-loop turn.
 //
 // Failure: if a journal write or fsync fails (or the engine throws), the in-memory state is
 // ahead of the disk. The sequencer logs at fatal level, rejects everything pending, refuses
@@ -15,7 +18,9 @@
 import type { Logger } from 'pino';
 import type { Command, EngineEvent, UnstampedCommand } from '../core/types.js';
 import { MicroClock } from '../journal/clock.js';
-import { JOURNAL_DIR, MAX_RECORD_BYTES, SEGMENT_HEADER_BYTES, encodeRecord } from '../journal/format.js';
+import { crc32c } from '../journal/crc32c.js';
+import { JOURNAL_DIR, MAX_RECORD_BYTES, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../journal/format.js';
+import { binarySize, decodeBinary, encodeCommand } from '../journal/record.js';
 import type { Machine } from '../journal/machine.js';
 import type { ResolvedStoreOptions } from '../journal/options.js';
 import { applyRetention } from '../journal/retention.js';
@@ -32,8 +37,15 @@ export interface SnapshotResult {
   file: string;
   /** Wall time of the whole snapshot (serialise, write, fsync, rename). */
   ms: number;
-  /** Longest time the event loop was blocked by it (engine.serialize, or one JSON slice). */
+  /**
+   * Longest time the event loop was blocked by it: the first stretch (engine.serialize() plus
+   * the synchronous start of the write) or the longest JSON slice, whichever is longer.
+   */
   stallMs: number;
+  /** engine.serialize() alone. */
+  serializeMs: number;
+  /** Longest JSON/CRC/hash slice between two yields to the event loop. */
+  maxSliceMs: number;
 }
 
 /** Counters for status pages and metrics; stats() returns a copy. */
@@ -87,11 +99,29 @@ export interface SequencerInit {
   release: () => Promise<void>;
 }
 
-interface Pending {
-  applied: Applied;
-  record: Buffer;
-  resolve: (a: Applied) => void;
-  reject: (e: Error) => void;
+/** Commands applied but not yet published, with their submit() promises' settle functions. */
+class Batch {
+  readonly applied: Applied[] = [];
+  readonly resolve: ((a: Applied) => void)[] = [];
+  readonly reject: ((e: Error) => void)[] = [];
+  get length(): number {
+    return this.applied.length;
+  }
+}
+
+/**
+ * Pending commands at which a group commit starts at once instead of after the current
+ * event-loop turn: with many clients in flight, half a window (the documented 1,000) is applied
+ * while the other half is written and fdatasync'ed.
+ */
+const EARLY_FLUSH_AT = 512;
+
+/** Initial size of a batch buffer (grown when a batch needs more). */
+const BATCH_BUFFER_BYTES = 256 * 1024;
+
+function newBatchBuffer(bytes: number): Buffer {
+  // Not from the shared pool: byteOffset 0, so one DataView covers it.
+  return Buffer.allocUnsafeSlow(bytes);
 }
 
 interface Waiter {
@@ -116,10 +146,23 @@ export class Sequencer {
   private nextSeq: number;
   private lastTime: number;
   private writer: SegmentWriter | null;
-  private pending: Pending[] = [];
+  private pending = new Batch();
   /** The batch being written right now. */
-  private inflight: Pending[] = [];
-  private pendingBytes = 0;
+  private inflight: Batch | null = null;
+  /** submit()'s promise executor, made once (not a closure per command). */
+  private readonly enqueue = (resolve: (a: Applied) => void, reject: (e: Error) => void): void => {
+    this.pending.resolve.push(resolve);
+    this.pending.reject.push(reject);
+  };
+  /** Journal records of `pending`, encoded back to back: fill[0, fillLen). */
+  private fill: Buffer = newBatchBuffer(BATCH_BUFFER_BYTES);
+  private fillDv = new DataView(this.fill.buffer, 0, this.fill.length);
+  private fillLen = 0;
+  /** The other batch buffer, free while no write holds it. */
+  private spare: Buffer | null = newBatchBuffer(BATCH_BUFFER_BYTES);
+  private readonly binary: boolean;
+  /** Pending commands at which a group commit starts without waiting for the event loop. */
+  private readonly flushAt = EARLY_FLUSH_AT;
   private flushing = false;
   private kickScheduled = false;
   private dirty = false;
@@ -149,6 +192,7 @@ export class Sequencer {
     this.clock = new MicroClock(init.lastTime);
     this.journalDir = path.join(init.options.dataDir, JOURNAL_DIR);
     this.sync = init.options.fsync !== 'off';
+    this.binary = init.options.recordEncoding === 'binary';
     this.nextSeq = init.lastSeq + 1;
     this.lastTime = init.lastTime;
     this.durableSeq = init.lastSeq;
@@ -215,23 +259,46 @@ export class Sequencer {
     if (this.state !== 'open') return Promise.reject(this.closedError());
     const seq = this.nextSeq;
     const time = this.clock.next();
-    // Stamps are set last so a stray seq/time on the input cannot override them; seq and time
-    // come first in the JSON for readability.
-    const stamped = { seq: 0, time: 0, ...cmd } as Command;
-    stamped.seq = seq;
-    stamped.time = time;
-    let json: string;
-    try {
-      json = JSON.stringify(stamped);
-    } catch (e) {
-      return Promise.reject(new Error(`command cannot be journaled: ${(e as Error).message}`));
+    // The record goes straight into the batch buffer; fillLen moves past it only once the
+    // engine has taken the command (a command the engine throws on is never journaled).
+    const at = this.fillLen;
+    let end: number;
+    let command: Command;
+    const p = at + RECORD_HEADER_BYTES;
+    end = this.binary ? encodeCommand(cmd, seq, time, this.fill, this.fillDv, p) : -1;
+    if (end === -2) {
+      this.grow(binarySize(cmd) + RECORD_HEADER_BYTES);
+      end = encodeCommand(cmd, seq, time, this.fill, this.fillDv, p);
     }
-    const record = encodeRecord(json);
-    if (record.length - 8 > MAX_RECORD_BYTES) return Promise.reject(new Error(`command too large to journal (${record.length} bytes)`));
-    // The engine gets exactly what a replay will read back (JSON drops undefined, turns NaN
-    // into null, -0 into 0, …), so the live state and the replayed state cannot differ.
-    // A flat command of JSON-exact values (the usual case) already is that copy: skip the parse.
-    const command = isJsonExactFlat(stamped) ? stamped : (JSON.parse(json) as Command);
+    if (end >= 0) {
+      // The engine gets exactly what a replay will read back: the decoded record.
+      command = decodeBinary(this.fill, p, end);
+    } else {
+      // JSON record: anything without a binary layout (or with values it cannot hold exactly).
+      // Stamps are set last so a stray seq/time on the input cannot override them; seq and time
+      // come first in the JSON for readability.
+      const stamped = { seq: 0, time: 0, ...cmd } as Command;
+      stamped.seq = seq;
+      stamped.time = time;
+      let json: string;
+      try {
+        json = JSON.stringify(stamped);
+      } catch (e) {
+        return Promise.reject(new Error(`command cannot be journaled: ${(e as Error).message}`));
+      }
+      const n = Buffer.byteLength(json);
+      if (n > MAX_RECORD_BYTES) return Promise.reject(new Error(`command too large to journal (${n + RECORD_HEADER_BYTES} bytes)`));
+      if (at + RECORD_HEADER_BYTES + n > this.fill.length) this.grow(RECORD_HEADER_BYTES + n);
+      end = at + RECORD_HEADER_BYTES + this.fill.write(json, at + RECORD_HEADER_BYTES, 'utf8');
+      // The engine gets exactly what a replay will read back (JSON drops undefined, turns NaN
+      // into null, -0 into 0, …), so the live state and the replayed state cannot differ.
+      // A flat command of JSON-exact values already is that copy: skip the parse.
+      command = isJsonExactFlat(stamped) ? stamped : (JSON.parse(json) as Command);
+    }
+    const fill = this.fill;
+    const dv = this.fillDv;
+    dv.setUint32(at, end - at - RECORD_HEADER_BYTES, true);
+    dv.setUint32(at + 4, crc32c(fill, 0, at + RECORD_HEADER_BYTES, end), true);
     const events: EngineEvent[] = [];
     let result;
     try {
@@ -241,14 +308,28 @@ export class Sequencer {
       this.fail(err);
       return Promise.reject(err);
     }
+    this.fillLen = end;
     this.nextSeq = seq + 1;
     this.lastTime = time;
-    const applied: Applied = { seq, time, command, result, events };
-    return new Promise<Applied>((resolve, reject) => {
-      this.pending.push({ applied, record, resolve, reject });
-      this.pendingBytes += record.length;
-      this.kick();
-    });
+    this.pending.applied.push({ seq, time, command, result, events });
+    const promise = new Promise<Applied>(this.enqueue);
+    if (!this.flushing) {
+      // A large batch starts its write + fdatasync at once (in the thread pool), so the commands
+      // still arriving are applied while it syncs; smaller ones wait one event-loop turn for
+      // company.
+      if (this.pending.applied.length >= this.flushAt) void this.flushLoop();
+      else if (!this.kickScheduled) this.kick();
+    }
+    return promise;
+  }
+
+  /** Makes room for `need` more bytes in the batch buffer, keeping what it holds. */
+  private grow(need: number): void {
+    const old = this.fill;
+    const next = newBatchBuffer(Math.max(old.length * 2, this.fillLen + need));
+    old.copy(next, 0, 0, this.fillLen);
+    this.fill = next;
+    this.fillDv = new DataView(next.buffer, 0, next.length);
   }
 
   /** Resolves once every command applied so far is durable (and published). */
@@ -335,12 +416,18 @@ export class Sequencer {
       for (;;) {
         if (this.pending.length > 0) {
           const batch = this.pending;
-          const bytes = this.pendingBytes;
-          this.pending = [];
-          this.pendingBytes = 0;
+          const buf = this.fill;
+          const bytes = this.fillLen;
+          this.pending = new Batch();
+          const next = this.spare !== null && this.spare.length >= BATCH_BUFFER_BYTES ? this.spare : newBatchBuffer(BATCH_BUFFER_BYTES);
+          this.spare = null;
+          this.fill = next;
+          this.fillDv = new DataView(next.buffer, 0, next.length);
+          this.fillLen = 0;
           this.inflight = batch;
-          await this.writeBatch(batch, bytes);
-          this.inflight = [];
+          await this.writeBatch(batch, buf.subarray(0, bytes));
+          this.spare = buf.length <= 4 * BATCH_BUFFER_BYTES ? buf : null;
+          this.inflight = null;
           this.publish(batch);
           this.maybeSnapshot();
           continue;
@@ -358,8 +445,9 @@ export class Sequencer {
     }
   }
 
-  private async writeBatch(batch: Pending[], bytes: number): Promise<void> {
-    const firstSeq = batch[0]!.applied.seq;
+  private async writeBatch(batch: Batch, buf: Buffer): Promise<void> {
+    const bytes = buf.length;
+    const firstSeq = batch.applied[0]!.seq;
     if (this.writer === null) {
       this.writer = await SegmentWriter.create(this.journalDir, firstSeq, this.sync);
       this.st.segmentsCreated++;
@@ -371,7 +459,6 @@ export class Sequencer {
       this.st.segmentsCreated++;
       this.log.debug({ firstSeq }, 'journal segment rolled over');
     }
-    const buf = batch.length === 1 ? batch[0]!.record : Buffer.concat(batch.map((p) => p.record), bytes);
     const t0 = performance.now();
     await this.writer.append(buf);
     const t1 = performance.now();
@@ -418,26 +505,33 @@ export class Sequencer {
     });
   }
 
-  private publish(batch: Pending[]): void {
+  private publish(batch: Batch): void {
     const listeners = this.listeners;
-    for (const p of batch) {
-      for (const l of listeners) {
-        try {
-          l(p.applied);
-        } catch (e) {
-          this.log.error({ err: e, seq: p.applied.seq }, 'onApplied listener threw');
+    const applied = batch.applied;
+    const n = applied.length;
+    if (listeners.length > 0) {
+      for (let i = 0; i < n; i++) {
+        const a = applied[i]!;
+        for (const l of listeners) {
+          try {
+            l(a);
+          } catch (e) {
+            this.log.error({ err: e, seq: a.seq }, 'onApplied listener threw');
+          }
         }
       }
     }
-    const last = batch[batch.length - 1]!.applied.seq;
+    const last = applied[n - 1]!.seq;
     this.durableSeq = last;
     this.st.durableSeq = last;
-    this.st.commands += batch.length;
-    for (const p of batch) p.resolve(p.applied);
+    this.st.commands += n;
+    const resolve = batch.resolve;
+    for (let i = 0; i < n; i++) resolve[i]!(applied[i]!);
     let i = 0;
     while (i < this.durableWaiters.length && this.durableWaiters[i]!.seq <= last) this.durableWaiters[i++]!.resolve();
     if (i > 0) this.durableWaiters.splice(0, i);
   }
+
 
   private durableThrough(seq: number): Promise<void> {
     if (this.durableSeq >= seq) return Promise.resolve();
@@ -453,10 +547,11 @@ export class Sequencer {
     this.failure = err;
     this.log.fatal({ err }, 'journal failure: the in-memory state may be ahead of the disk; refusing to serve it');
     for (const t of this.timers) clearInterval(t);
-    const pending = [...this.inflight, ...this.pending];
-    this.inflight = [];
-    this.pending = [];
-    for (const p of pending) p.reject(err);
+    const inflight = this.inflight;
+    const pending = this.pending;
+    this.inflight = null;
+    this.pending = new Batch();
+    for (const b of [inflight, pending]) if (b) for (const reject of b.reject) reject(err);
     for (const w of this.durableWaiters) w.reject(err);
     for (const w of this.syncWaiters) w.reject(err);
     this.durableWaiters = [];
@@ -496,14 +591,14 @@ export class Sequencer {
     if (this.state === 'failed') throw this.closedError();
     if (seq === this.lastSnapshotSeq) {
       this.snapshotRunning = false;
-      return { seq, file: this.lastSnapshotFile, ms: 0, stallMs: 0 };
+      return { seq, file: this.lastSnapshotFile, ms: 0, stallMs: 0, serializeMs: 0, maxSliceMs: 0 };
     }
     this.snapshotRunning = true;
     const t0 = performance.now();
     try {
       const state = this.machine.serialize();
       const serializeMs = performance.now() - t0;
-      const r = await writeSnapshot({
+      const writing = writeSnapshot({
         dataDir: this.opts.dataDir,
         seq,
         time: this.lastTime,
@@ -516,8 +611,11 @@ export class Sequencer {
           if (this.opts.fsync === 'interval') await this.requestSync();
         },
       });
+      // The first blocking stretch: serialize() and writeSnapshot's synchronous start.
+      const firstStretchMs = performance.now() - t0;
+      const r = await writing;
       const ms = performance.now() - t0;
-      const stallMs = Math.max(serializeMs, r.maxSliceMs);
+      const stallMs = Math.max(firstStretchMs, r.maxSliceMs);
       this.lastSnapshotSeq = seq;
       this.lastSnapshotFile = r.file;
       this.lastSnapshotAt = performance.now();
@@ -528,7 +626,7 @@ export class Sequencer {
       } catch (e) {
         this.log.error({ err: e }, 'retention failed (nothing lost; will retry after the next snapshot)');
       }
-      return { seq, file: r.file, ms, stallMs };
+      return { seq, file: r.file, ms, stallMs, serializeMs, maxSliceMs: r.maxSliceMs };
     } catch (e) {
       this.st.snapshotFailures++;
       throw e;

@@ -65,6 +65,8 @@ export interface RunningServer {
   demo?: DemoCredentials;
   /** What each dialect serves: WebSocket paths and the common prefix of its HTTP routes. */
   endpoints: EndpointSummary[];
+  /** The sequencer's journal counters (batches, fsyncs, …): benchmarks and diagnostics. */
+  journalStats(): ReturnType<Sequencer['stats']>;
   close(): Promise<void>;
 }
 
@@ -224,7 +226,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const closers: (() => Promise<void> | void)[] = [];
   let closing = false;
-  const pending = new Set<Promise<unknown>>();
+  const pending = new InFlight();
   const ctx = makeContext(engine, sequencer, log, config, pending);
   // Journal latency histograms: one look at the sequencer's figures per published batch.
   let journalLook = false;
@@ -403,6 +405,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       adminToken,
       ...(demo ? { demo } : {}),
       endpoints: endpointList,
+      journalStats: () => sequencer.stats(),
       close,
     };
   } catch (err) {
@@ -420,8 +423,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 }
 
-async function settle(pending: Set<Promise<unknown>>): Promise<void> {
-  while (pending.size) await Promise.allSettled([...pending]);
+/** Counts submitted commands not yet settled (a counter rather than a set of promises: it is on every command's path). */
+class InFlight {
+  count = 0;
+  private waiters: (() => void)[] = [];
+
+  done(): void {
+    if (--this.count === 0 && this.waiters.length > 0) {
+      const w = this.waiters;
+      this.waiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  /** Resolves once nothing is in flight. */
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+async function settle(pending: InFlight): Promise<void> {
+  while (pending.count > 0) await pending.idle();
 }
 
 function restingOrders(engine: EngineApi): Map<string, number> {
@@ -439,7 +461,7 @@ function makeContext(
   sequencer: Sequencer,
   log: Logger,
   config: OpenfloorConfig,
-  pending: Set<Promise<unknown>>,
+  pending: InFlight,
 ): ServerContext {
   const cmdLog = log.child({ component: 'engine' });
   return {
@@ -447,23 +469,36 @@ function makeContext(
     limits: config.limits,
     log,
     submit(cmd: UnstampedCommand): Promise<Applied> {
-      const t0 = process.hrtime.bigint();
-      const p = sequencer.submit(cmd).then((applied) => {
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        metrics.commandApplied(cmd.type, resultName(applied.result), seconds);
-        if (!applied.result.ok) {
-          metrics.rejected('engine', errorCodeName(applied.result.code));
-          cmdLog.info(
-            { event: 'rejected', seq: applied.seq, cmd: commandSummary(cmd), code: applied.result.code, error: applied.result.message },
-            'command rejected',
-          );
-        }
-        return applied;
-      });
-      pending.add(p);
-      const done = () => pending.delete(p);
-      p.then(done, done);
-      return p;
+      const t0 = performance.now();
+      let submitted: Promise<Applied>;
+      try {
+        submitted = sequencer.submit(cmd);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      pending.count++;
+      return submitted.then(
+        (applied) => {
+          try {
+            const seconds = (performance.now() - t0) / 1000;
+            metrics.commandApplied(cmd.type, resultName(applied.result), seconds);
+            if (!applied.result.ok) {
+              metrics.rejected('engine', errorCodeName(applied.result.code));
+              cmdLog.info(
+                { event: 'rejected', seq: applied.seq, cmd: commandSummary(cmd), code: applied.result.code, error: applied.result.message },
+                'command rejected',
+              );
+            }
+          } finally {
+            pending.done();
+          }
+          return applied;
+        },
+        (err: unknown) => {
+          pending.done();
+          throw err;
+        },
+      );
     },
     whenDurable: () => sequencer.whenDurable(),
     onApplied: (listener: AppliedListener) => sequencer.onApplied(listener),

@@ -1,7 +1,7 @@
 // Shared fixtures for the core tests: a small engine configuration and a harness that stamps
 // commands (seq, time) the way the sequencer does and hands back each command's own events.
 import assert from 'node:assert/strict';
-import { Engine, type BookFactory } from '../../src/core/engine.js';
+import { Engine, ORDER_STRIDE, type BookFactory, type OrderColumns } from '../../src/core/engine.js';
 import type {
   BalanceView,
   CommandResult,
@@ -160,4 +160,20 @@ export function types(events: EngineEvent[]): string[] {
 export function stateOf(engine: Engine): unknown {
   const s = engine.serialize() as unknown as Record<string, unknown>;
   return { ...s, lastSeq: undefined, now: undefined };
+}
+
+/**
+ * The snapshot's JSON text as the journal writes it: typed arrays (the resting-order columns)
+ * rendered as JSON arrays of their numbers.
+ */
+export function snapshotJson(engine: Engine): string {
+  return JSON.stringify(engine.serialize(), (_key, value: unknown) => (ArrayBuffer.isView(value) ? Array.from(value as Float64Array) : value));
+}
+
+/** A market's resting orders from a format-2 snapshot, one row of ORDER_STRIDE numbers each. */
+export function orderRows(cols: OrderColumns): number[][] {
+  const d = cols.data as ArrayLike<number>;
+  const rows: number[][] = [];
+  for (let k = 0; k < cols.count; k++) rows.push(Array.from({ length: ORDER_STRIDE }, (_, f) => d[k * ORDER_STRIDE + f]!));
+  return rows;
 }

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { Engine } from '../../src/core/engine.js';
 import type { Command, CommandResult, EngineConfig, EngineEvent, MarketConfig, PlaceOrderOk, UnstampedCommand } from '../../src/core/types.js';
 import { NaiveBook } from './naive-book.js';
-import { DAY, T0, USDC, USDT, XBT } from './helpers.js';
+import { DAY, orderRows, snapshotJson, T0, USDC, USDT, XBT } from './helpers.js';
 
 const USERS = 5;
 const MAX_OPEN = 4;
@@ -229,7 +229,6 @@ function newLedger(): Ledger {
 
 const add = (m: Map<number, number>, k: number, v: number) => m.set(k, (m.get(k) ?? 0) + v);
 
-type OrderTuple = [number, number, number, number, number, number, number | null, boolean, number, number];
 
 function balanceMap(engine: Engine): Map<string, { available: number; reserved: number }> {
   const out = new Map<string, { available: number; reserved: number }>();
@@ -361,11 +360,12 @@ function checkStep(engine: Engine, cmd: Command, result: CommandResult, events: 
   }
 
   // Reservations: per user and asset the sum of the open orders' holds; bids hold enough.
-  const snap = engine.serialize() as unknown as { marketStates: { orders: OrderTuple[] }[] };
+  const snap = engine.serialize();
   const held = new Map<string, number>();
   snap.marketStates.forEach((ms, mi) => {
     const m = markets[mi]!;
-    for (const [, userId, bid, remaining, price, , , , , reserved] of ms.orders) {
+    for (const [, userId, flags, remaining, price, , , , reserved] of orderRows(ms.orders)) {
+      const bid = flags & 1;
       const asset = bid === 1 ? m.counter : m.base;
       held.set(`${userId}:${asset}`, (held.get(`${userId}:${asset}`) ?? 0) + reserved);
       assert.ok(remaining > 0);
@@ -418,7 +418,7 @@ function primaryRun(config: EngineConfig, ops: Op[], cut: number): Run {
   const plan = setup();
   const total = plan.length + ops.length;
   for (let i = 0; i < total; i++) {
-    if (i === cut % (total + 1)) snapshot = JSON.parse(JSON.stringify(engine.serialize()));
+    if (i === cut % (total + 1)) snapshot = JSON.parse(snapshotJson(engine));
     const { cmd, dt } = i < plan.length ? plan[i]! : concretize(ops[i - plan.length]!, engine);
     time += dt;
     const stamped = { ...cmd, seq: ++seq, time } as Command;
@@ -430,7 +430,7 @@ function primaryRun(config: EngineConfig, ops: Op[], cut: number): Run {
     results.push(result);
     events.push(out);
   }
-  if (snapshot === null) snapshot = JSON.parse(JSON.stringify(engine.serialize()));
+  if (snapshot === null) snapshot = JSON.parse(snapshotJson(engine));
   return { commands, results, events, snapshot, hash: engine.stateHash(), feeFromReservation: ledger.feeFromReservation };
 }
 

@@ -74,12 +74,13 @@ function opts(dataDir: string, more: Partial<StoreOptions> = {}): StoreOptions {
 }
 
 describe('journal + Engine', () => {
-  it('replaying the journal from zero equals the live state after any command sequence', async (t) => {
+  for (const recordEncoding of ['json', 'binary'] as const)
+  it(`replaying the journal from zero equals the live state after any command sequence (${recordEncoding} records)`, async (t) => {
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 80 }), fc.nat(80), async (cmds, snapAt) => {
         const dir = tmpDir(t, `openfloor-journal-prop${run++}-`);
-        const { engine, sequencer } = await openStore(opts(dir, { segmentBytes: 4096 }), CONFIG, silent);
+        const { engine, sequencer } = await openStore(opts(dir, { segmentBytes: 4096, recordEncoding }), CONFIG, silent);
         for (const c of setup()) await sequencer.submit(c);
         // All at once: one or a few group commits, applied in arrival order.
         const ps = cmds.map((c, i) => {
@@ -95,7 +96,7 @@ describe('journal + Engine', () => {
         // A crash now: recovery = newest snapshot (if any) + journal tail.
         const crash = crashCopy(dir, `${dir}-crash`);
         t.after(() => fs.rmSync(crash, { recursive: true, force: true }));
-        const r = await openStore(opts(crash, { segmentBytes: 4096 }), CONFIG, silent);
+        const r = await openStore(opts(crash, { segmentBytes: 4096, recordEncoding }), CONFIG, silent);
         assert.equal(r.engine.stateHash(), live);
         assert.equal(r.engine.lastSeq, lastSeq);
         await r.sequencer.close();
@@ -109,7 +110,7 @@ describe('journal + Engine', () => {
 
         // Clean shutdown: final snapshot, restart from it.
         await sequencer.close();
-        const again = await openStore(opts(dir), CONFIG, silent);
+        const again = await openStore(opts(dir, { recordEncoding }), CONFIG, silent);
         assert.equal(again.recovery.snapshotSeq, lastSeq);
         assert.equal(again.engine.stateHash(), live);
         await again.sequencer.close();

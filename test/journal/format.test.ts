@@ -57,6 +57,42 @@ describe('incremental JSON', () => {
   });
 });
 
+describe('incremental JSON of typed arrays', () => {
+  const plain = (v: unknown): unknown =>
+    JSON.parse(
+      JSON.stringify(v, (_k, x: unknown) => (ArrayBuffer.isView(x) && !(x instanceof DataView) && !Buffer.isBuffer(x) ? Array.from(x as unknown as ArrayLike<number | bigint>, (e) => (typeof e === 'bigint' ? Number(e) : e)) : x)),
+    );
+
+  it('renders every typed array as a JSON array of its numbers, in pieces', () => {
+    const n = 50_000;
+    const f = new Float64Array(n).map((_, i) => (i % 3 === 0 ? -i / 7 : i * 1e-3));
+    f[1] = Number.NaN;
+    f[2] = -0;
+    f[4] = Infinity;
+    const state = {
+      columns: { price: f, qty: new Int32Array(n).map((_, i) => i - 25_000), id: new Uint32Array([1, 2, 4294967295]) },
+      small: new Uint8Array([0, 255]),
+      rows: [new Int16Array([-1, 2]), { b: new BigInt64Array([-5n, 9007199254740993n]) }],
+      f32: new Float32Array([0.1, 2.5]),
+      empty: new Float64Array(0),
+      buf: Buffer.from('hi'),
+      list: [1, new Uint16Array(3), 'x'],
+    };
+    const pieces = [...jsonPieces(state)];
+    const text = pieces.join('');
+    const expected: Record<string, unknown> = { ...(plain(state) as Record<string, unknown>), buf: { type: 'Buffer', data: [104, 105] } };
+    // 9007199254740993 is not a double: the text holds the exact integer.
+    assert.match(text, /"b":\[-5,9007199254740993\]/);
+    (expected.rows as [unknown, { b: unknown }])[1].b = [-5, 9007199254740993];
+    assert.deepEqual(JSON.parse(text), expected);
+    assert.equal(JSON.parse(text).columns.price[1], null);
+    assert.equal(Object.is(JSON.parse(text).columns.price[2], 0), true);
+    // Long typed arrays come in several pieces, none of them huge.
+    assert.ok(pieces.length > 10);
+    assert.ok(Math.max(...pieces.map((p) => p.length)) < 300_000);
+  });
+});
+
 describe('segment format', () => {
   const segment = (payloads: string[]): Buffer => Buffer.concat([encodeSegmentHeader(5), ...payloads.map((p) => encodeRecord(p))]);
   const cmds = ['{"seq":5,"a":1}', '{"seq":6,"b":"ü"}', '{"seq":7}'];
@@ -118,10 +154,12 @@ describe('segment format', () => {
 
   it('rejects a header whose seq disagrees with the file name, or another format version', () => {
     assert.throws(() => scanSegment(segment(cmds), 'j', true, 6), /header says the first seq is 5/);
-    const v2 = segment(cmds);
-    v2.writeUInt32LE(2, 8);
-    assert.throws(() => scanSegment(v2, 'j', true, 5), /header \(bytes 0-27\) CRC mismatch at byte offset 0/);
-    v2.writeUInt32LE(crc32c(v2, 0, 0, 24), 24);
-    assert.throws(() => scanSegment(v2, 'j', true, 5), /unsupported journal format version 2 .* at byte offset 8/);
+    const v3 = segment(cmds);
+    v3.writeUInt32LE(3, 8);
+    assert.throws(() => scanSegment(v3, 'j', true, 5), /header \(bytes 0-27\) CRC mismatch at byte offset 0/);
+    v3.writeUInt32LE(crc32c(v3, 0, 0, 24), 24);
+    assert.throws(() => scanSegment(v3, 'j', true, 5), /unsupported journal format version 3 .* at byte offset 8/);
+    // Versions 1 (JSON records only) and 2 both read.
+    for (const version of [1, 2]) assert.equal(scanSegment(Buffer.concat([encodeSegmentHeader(5, version), ...cmds.map((p) => encodeRecord(p))]), 'j', false, 5).version, version);
   });
 });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Writable } from 'node:stream';
 import * as wsModule from 'ws';
-import { framePayload, textFrame } from '../../src/dialects/native-ws/frame.js';
+import { concatFrames, framePayload, textFrame } from '../../src/dialects/native-ws/frame.js';
 
 // ws's frame parser (exported at runtime, not in @types/ws).
 const Receiver = (wsModule as unknown as { Receiver: new (o: { isServer: boolean }) => Writable }).Receiver;
@@ -38,4 +38,16 @@ test('textFrame: header forms and payloads round-trip through ws', () => {
   assert.deepEqual([...frames[3]!.subarray(0, 4)], [0x81, 126, 0, 126]);
   assert.equal(frames[4]![1], 127);
   for (const [i, f] of frames.entries()) assert.equal(framePayload(f).toString('utf8'), texts[i]);
+});
+
+test('concatFrames: texts framed in place and complete frames copied, in order, round-trip through ws', () => {
+  const texts = ['', '{"error_code":0}', 'x'.repeat(125), 'y'.repeat(126), 'z'.repeat(65_535), 'é'.repeat(40_000), 'ü€𝄞'];
+  for (let shift = 0; shift < texts.length; shift++) {
+    const order = [...texts.slice(shift), ...texts.slice(0, shift)];
+    // Every other item as a pre-built frame (a shared notice), the rest as text.
+    const items = order.map((t, i) => (i % 2 === 0 ? t : textFrame(t)));
+    const buf = concatFrames(items);
+    assert.deepEqual(decode([buf]), order);
+    assert.equal(buf.length, order.reduce((n, t) => n + textFrame(t).length, 0));
+  }
 });

@@ -10,7 +10,9 @@
 //  A session that is both owner and watcher gets exactly one notice: the owner version.
 //
 // Public frames are serialised (and framed) once per event and the same bytes go to every watcher;
-// a party's frame once per event and party. Events reach each session in engine order.
+// a party's frame once per event and party (handed over as text when the party has a single
+// session, which then frames it along with the rest of its output). Events reach each session in
+// engine order.
 //
 // Atomic snapshots: the engine may be ahead of what has been published (commands are applied
 // before they are durable). A watcher whose snapshot was taken at sequence S therefore records S
@@ -25,6 +27,11 @@ export interface Recipient {
   readonly userId: number | null;
   /** Receives one encoded frame; the same Buffer may go to many recipients (do not modify it). */
   deliver(frame: Buffer): void;
+  /**
+   * Optional: receives a rendered notice not yet encoded, when it goes to this recipient alone
+   * (the recipient encodes it itself, e.g. together with the rest of its output).
+   */
+  deliverText?(text: string): void;
 }
 
 /** Turns a rendered notice into the bytes recipients get (the dialect: a complete WebSocket frame). */
@@ -141,8 +148,15 @@ export class FanOut<R extends Recipient> {
   private toUser(userId: number, frame: () => string): void {
     const set = this.users.get(userId);
     if (!set || set.size === 0) return;
-    const f = this.encode(frame());
     this.framesRendered++;
+    if (set.size === 1) {
+      const r = set.values().next().value as R;
+      if (r.deliverText !== undefined) {
+        r.deliverText(frame());
+        return;
+      }
+    }
+    const f = this.encode(frame());
     for (const r of set) r.deliver(f);
   }
 

@@ -27,3 +27,57 @@ export function framePayload(frame: Buffer): Buffer {
   const l = frame[1]! & 0x7f;
   return frame.subarray(l < 126 ? 2 : l === 126 ? 4 : 10);
 }
+
+/** Bytes of the frame header for a payload of `len` bytes. */
+function headerBytes(len: number): number {
+  return len < 126 ? 2 : len < 65536 ? 4 : 10;
+}
+
+function writeHeader(buf: Buffer, at: number, len: number): number {
+  buf[at] = 0x81;
+  if (len < 126) {
+    buf[at + 1] = len;
+    return at + 2;
+  }
+  if (len < 65536) {
+    buf[at + 1] = 126;
+    buf.writeUInt16BE(len, at + 2);
+    return at + 4;
+  }
+  buf[at + 1] = 127;
+  buf.writeBigUInt64BE(BigInt(len), at + 2);
+  return at + 10;
+}
+
+/**
+ * Several frames as one Buffer, in order: texts are framed here (textFrame), Buffers are
+ * complete frames already (a shared public notice). One allocation for the whole write.
+ */
+export function concatFrames(items: readonly (Buffer | string)[]): Buffer {
+  const n = items.length;
+  const lens = new Array<number>(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const f = items[i]!;
+    if (typeof f === 'string') {
+      const len = Buffer.byteLength(f, 'utf8');
+      lens[i] = len;
+      total += headerBytes(len) + len;
+    } else {
+      total += f.length;
+    }
+  }
+  const buf = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const f = items[i]!;
+    if (typeof f === 'string') {
+      const len = lens[i]!;
+      at = writeHeader(buf, at, len);
+      at += buf.write(f, at, len, 'utf8');
+    } else {
+      at += f.copy(buf, at);
+    }
+  }
+  return buf;
+}

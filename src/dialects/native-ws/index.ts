@@ -15,12 +15,13 @@
 // endpoint's maxPayload), idle timeout (close 1001), and the outgoing buffer of a slow consumer
 // (close 1008).
 //
-// Output path: notices and replies are rendered once, framed once (frame.ts) and queued per
-// session; at the end of the tick each session's queue goes out in one write on its socket. A
-// public notice is therefore the same Buffer for every watcher, and a group-committed batch of N
-// commands costs each watcher one write, not N. Writing complete frames directly to the socket
-// under `ws` is safe here: server frames are unmasked, the endpoint negotiates no extension
-// (perMessageDeflate false), so ws's own sender never holds frames back.
+// Output path: notices and replies are rendered once and queued per session; at the end of the
+// tick each session's queue is framed into one Buffer (frame.ts, one allocation) and goes out in
+// one write on its socket. A public notice is framed once and the same Buffer goes to every
+// watcher, and a group-committed batch of N commands costs each watcher one write, not N.
+// Writing complete frames directly to the socket under `ws` is safe here: server frames are
+// unmasked, the endpoint negotiates no extension (perMessageDeflate false), so ws's own sender
+// never holds frames back.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -39,11 +40,11 @@ import {
   type PlaceOrder,
   type UnstampedCommand,
 } from '../../core/types.js';
-import { cookiesEqual, publicKeyFromBase64, verifyChallenge } from '../../auth/secp224k1.js';
+import { cookiesEqual, publicKeyObjectFromBase64, verifyChallenge } from '../../auth/secp224k1.js';
 import { parseMessage, type NativeCommand } from './parse.js';
 import * as render from './render.js';
 import { FanOut, marketKey, type Recipient } from './fanout.js';
-import { framePayload, textFrame } from './frame.js';
+import { concatFrames, framePayload, textFrame } from './frame.js';
 
 export const DIALECT_NAME = 'native-ws';
 
@@ -80,8 +81,13 @@ class Session implements Recipient {
   nonPersistent = false;
   /** No more frames are sent once the connection is closing. */
   closing = false;
-  /** Frames queued in the current tick, in order (null: none; see NativeWs.enqueue). */
-  out: Buffer[] | null = null;
+  /**
+   * Output queued in the current tick, in order (null: none; see NativeWs.enqueue): complete
+   * frames (Buffers, possibly shared with other sessions) and texts still to be framed.
+   */
+  out: (Buffer | string)[] | null = null;
+  /** Whether `out` holds a text. */
+  outText = false;
   lastTraffic: number;
   /** The TCP socket under `ws`, written to directly with complete frames (see frame.ts). */
   readonly socket: Socket | undefined;
@@ -100,6 +106,10 @@ class Session implements Recipient {
 
   deliver(frame: Buffer): void {
     this.dialect.enqueue(this, frame);
+  }
+
+  deliverText(text: string): void {
+    this.dialect.enqueue(this, text);
   }
 }
 
@@ -228,8 +238,9 @@ class NativeWs {
    * of a group-committed batch, the replies resolved with it) leave in a single socket write at
    * the end of the tick, in the order they were queued.
    */
-  enqueue(s: Session, frame: Buffer): void {
+  enqueue(s: Session, frame: Buffer | string): void {
     if (s.closing) return;
+    if (typeof frame === 'string') s.outText = true;
     if (s.out === null) {
       s.out = [frame];
       this.dirty.push(s);
@@ -239,9 +250,9 @@ class NativeWs {
     }
   }
 
-  /** Renders and queues a reply or notice for one session. */
+  /** Queues a rendered reply or notice for one session (framed when the tick's output is written). */
   send(s: Session, text: string): void {
-    if (!s.closing) this.enqueue(s, textFrame(text));
+    if (!s.closing) this.enqueue(s, text);
   }
 
   /** Writes every queued frame; disconnects consumers whose unsent data exceeds the limit. */
@@ -251,24 +262,29 @@ class NativeWs {
     const now = this.now();
     const max = this.ctx.limits.maxBufferedBytes;
     // Book watchers usually get the very same frames in a tick: one concatenation serves a run of them.
-    let prevOut: Buffer[] = [];
+    let prevOut: (Buffer | string)[] = [];
     let prevBytes: Buffer | undefined;
     for (const s of list) {
       const out = s.out!;
+      const text = s.outText;
       s.out = null;
+      s.outText = false;
       if (s.closing || s.ws.readyState !== OPEN) continue;
       if (s.socket) {
         if (out.length === 1) {
-          s.socket.write(out[0]!);
+          const f = out[0]!;
+          s.socket.write(typeof f === 'string' ? textFrame(f) : f);
+        } else if (text) {
+          s.socket.write(concatFrames(out));
         } else {
           if (prevBytes === undefined || !sameFrames(out, prevOut)) {
-            prevBytes = Buffer.concat(out);
+            prevBytes = Buffer.concat(out as Buffer[]);
             prevOut = out;
           }
           s.socket.write(prevBytes);
         }
       } else {
-        for (const f of out) s.ws.send(framePayload(f), SEND_TEXT);
+        for (const f of out) s.ws.send(typeof f === 'string' ? f : framePayload(f), SEND_TEXT);
       }
       s.lastTraffic = now;
       if (s.ws.bufferedAmount > max) {
@@ -340,12 +356,12 @@ class NativeWs {
   }
 
   /** Submits a state-changing command and replies with its rendered result. */
-  private submitAndReply(s: Session, tag: number, cmd: UnstampedCommand, ok: (r: CommandResult & { ok: true }) => object): void {
+  private submitAndReply(s: Session, tag: number, cmd: UnstampedCommand, ok: (r: CommandResult & { ok: true }) => string): void {
     this.submit(cmd).then(
       (applied) => {
         const r = applied.result;
         // Engine rejections are counted by the server (metrics source "engine").
-        if (r.ok) this.reply(s, render.okReply(tag, ok(r)));
+        if (r.ok) this.reply(s, ok(r));
         else this.reply(s, render.errorReply(tag, r.code, r.message));
       },
       (err: unknown) => this.internalError(s, err),
@@ -434,14 +450,7 @@ class NativeWs {
         if (cmd.persist !== undefined) c.persist = cmd.persist;
         if (cmd.postOnly !== undefined) c.postOnly = cmd.postOnly;
         if (cmd.persist === false) s.nonPersistent = true;
-        this.submitAndReply(s, tag, c, (r) => {
-          const o = r as { id?: number; time?: number; remaining?: number };
-          const f: { id?: number; time?: number; remaining?: number } = {};
-          if (o.id !== undefined) f.id = o.id;
-          if (o.time !== undefined) f.time = o.time;
-          if (o.remaining !== undefined) f.remaining = o.remaining;
-          return f;
-        });
+        this.submitAndReply(s, tag, c, (r) => render.placeOrderReply(tag, r as { id?: number; time?: number; remaining?: number }));
         return;
       }
 
@@ -454,7 +463,7 @@ class NativeWs {
         if (cmd.quantityDelta !== undefined) c.quantityDelta = cmd.quantityDelta;
         if (cmd.price !== undefined) c.price = cmd.price;
         if (cmd.postOnly !== undefined) c.postOnly = cmd.postOnly;
-        this.submitAndReply(s, tag, c, (r) => render.wireOrder((r as { order: OrderRecord }).order));
+        this.submitAndReply(s, tag, c, (r) => render.orderReply(tag, (r as { order: OrderRecord }).order));
         return;
       }
 
@@ -464,16 +473,16 @@ class NativeWs {
         const c: Omit<CancelOrder, 'seq' | 'time'> = { type: 'CancelOrder', userId };
         if (cmd.id !== undefined) c.id = cmd.id;
         if (cmd.tonce !== undefined) c.tonce = cmd.tonce;
-        this.submitAndReply(s, tag, c, (r) => render.wireOrder((r as { order: OrderRecord }).order));
+        this.submitAndReply(s, tag, c, (r) => render.orderReply(tag, (r as { order: OrderRecord }).order));
         return;
       }
 
       case 'CancelAllOrders': {
         const userId = this.requireAuth(s, tag);
         if (userId === undefined || !this.allowOrder(s, tag)) return;
-        this.submitAndReply(s, tag, { type: 'CancelAllOrders', userId }, (r) => ({
-          orders: (r as { orders: OrderRecord[] }).orders.map(render.wireOrder),
-        }));
+        this.submitAndReply(s, tag, { type: 'CancelAllOrders', userId }, (r) =>
+          render.okReply(tag, { orders: (r as { orders: OrderRecord[] }).orders.map(render.wireOrder) }),
+        );
         return;
       }
 
@@ -501,7 +510,7 @@ class NativeWs {
       this.error(s, tag, ErrorCode.AUTH, ErrorMessage.BAD_COOKIE);
       return;
     }
-    const pub = publicKeyFromBase64(user.publicKey);
+    const pub = publicKeyObjectFromBase64(user.publicKey);
     if (pub === undefined || !verifyChallenge(pub, userId, s.nonce, clientNonce, signature)) {
       this.error(s, tag, ErrorCode.AUTH, ErrorMessage.BAD_SIGNATURE);
       return;
@@ -565,7 +574,7 @@ class NativeWs {
   }
 }
 
-function sameFrames(a: Buffer[], b: Buffer[]): boolean {
+function sameFrames(a: (Buffer | string)[], b: (Buffer | string)[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -116,6 +116,11 @@ export const FIELDS: Record<MethodName, Record<string, FieldSpec>> = {
 };
 
 const METHODS = new Set<string>(METHOD_NAMES);
+/** FIELDS[m] as [name, spec] pairs, and its names, computed once. */
+const FIELD_LIST = Object.fromEntries(Object.entries(FIELDS).map(([m, spec]) => [m, Object.entries(spec)])) as Record<MethodName, [string, FieldSpec][]>;
+const ALLOWED = Object.fromEntries(Object.entries(FIELDS).map(([m, spec]) => [m, Object.keys(spec)])) as Record<MethodName, string[]>;
+/** A number literal with a fraction or an exponent has a digit right before its '.', 'e' or 'E'. */
+const MAYBE_NON_INTEGER = /\d[.eE]/;
 const MAX_SHOWN = 40;
 
 /** A short, safe rendering of a client value for an error message. */
@@ -258,10 +263,10 @@ export function parseMessage(text: string): ParseResult {
   const m = method as MethodName;
   const spec = FIELDS[m];
 
-  for (const key of Object.keys(o)) {
+  for (const key in o) {
     if (key === 'tag' || key === 'method') continue;
     if (!Object.hasOwn(spec, key)) {
-      const allowed = Object.keys(spec);
+      const allowed = ALLOWED[m];
       return fail(
         tag,
         `Unexpected field ${name(key)} for method ${m}` +
@@ -270,7 +275,7 @@ export function parseMessage(text: string): ParseResult {
     }
   }
   const v: Record<string, unknown> = {};
-  for (const [key, fs] of Object.entries(spec)) {
+  for (const [key, fs] of FIELD_LIST[m]) {
     const x = Object.hasOwn(o, key) ? o[key] : undefined;
     if (x === undefined || (x === null && !fs.required)) {
       if (fs.required) return fail(tag, `Missing field ${name(key)} for method ${m}.`);
@@ -281,7 +286,7 @@ export function parseMessage(text: string): ParseResult {
     v[key] = typeof x === 'number' && x === 0 ? 0 : x; // normalises -0
   }
 
-  const bad = firstNonIntegerLiteral(text);
+  const bad = MAYBE_NON_INTEGER.test(text) ? firstNonIntegerLiteral(text) : undefined;
   if (bad !== undefined) return fail(tag, `Number ${bad} is not an integer: every number in this API is an integer.`);
 
   const cmd = build(m, v);

@@ -40,6 +40,37 @@ export function errorReply(tag: number, code: number, message: string): string {
   return JSON.stringify(tag !== 0 ? { tag, error_code: code, error_msg: message } : { error_code: code, error_msg: message });
 }
 
+// The hot replies and notices below are written as template strings: the same bytes as
+// JSON.stringify of the objects above (field order included; integers print the same, null as
+// null), without building an object per message. Values that JSON would render differently from
+// a template (undefined, which JSON omits; non-finite numbers, which JSON turns into null) cannot
+// occur in engine output; `exact` guards the nullable ones anyway and falls back to JSON.
+
+/** True when `${v}` is exactly JSON.stringify(v): a finite number or null. */
+function exact(v: number | null | undefined): boolean {
+  return v === null || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/** `{"tag":…,"error_code":0` without the closing brace; the tag is present iff non-zero. */
+function okHead(tag: number): string {
+  return tag !== 0 ? `{"tag":${tag},"error_code":0` : '{"error_code":0';
+}
+
+/** The PlaceOrder reply: id and time (limit orders), remaining (market orders), as present. */
+export function placeOrderReply(tag: number, r: { id?: number; time?: number; remaining?: number }): string {
+  let out = okHead(tag);
+  if (r.id !== undefined) out += `,"id":${r.id}`;
+  if (r.time !== undefined) out += `,"time":${r.time}`;
+  if (r.remaining !== undefined) out += `,"remaining":${r.remaining}`;
+  return out + '}';
+}
+
+/** A reply carrying one order's fields (CancelOrder, ModifyOrder): okReply(tag, wireOrder(o)). */
+export function orderReply(tag: number, o: OrderRecord): string {
+  if (!exact(o.tonce)) return okReply(tag, wireOrder(o));
+  return `${okHead(tag)},"id":${o.id},"tonce":${o.tonce},"base":${o.base},"counter":${o.counter},"quantity":${o.quantity},"price":${o.price},"time":${o.time}}`;
+}
+
 export function welcome(nonce: Buffer): string {
   return JSON.stringify({ notice: 'Welcome', nonce: nonce.toString('base64') });
 }
@@ -63,6 +94,11 @@ export function wireTicker(t: Ticker): WireTicker {
 // ---------------------------------------------------------------- notices
 
 export function balanceChanged(e: BalanceChanged): string {
+  return `{"notice":"BalanceChanged","asset":${e.asset},"balance":${e.available}}`;
+}
+
+/** BalanceChanged as the JSON of the notice object (the reference for the template above). */
+export function balanceChangedJson(e: BalanceChanged): string {
   const n: BalanceChangedNotice = { notice: 'BalanceChanged', asset: e.asset, balance: e.available };
   return JSON.stringify(n);
 }
@@ -74,6 +110,12 @@ export function tradeVolumeChanged(e: TradeVolumeChanged): string {
 
 /** OrderOpened / OrderModified; `tonce` only for the owner. */
 export function orderOpenedOrModified(e: OrderOpened | OrderModified, owner: boolean): string {
+  if (!exact(e.tonce)) return orderOpenedOrModifiedJson(e, owner);
+  const tail = `"base":${e.base},"counter":${e.counter},"quantity":${e.quantity},"price":${e.price},"time":${e.time}}`;
+  return owner ? `{"notice":"${e.type}","id":${e.id},"tonce":${e.tonce},${tail}` : `{"notice":"${e.type}","id":${e.id},${tail}`;
+}
+
+export function orderOpenedOrModifiedJson(e: OrderOpened | OrderModified, owner: boolean): string {
   const n: OrderOpenedNotice | OrderModifiedNotice = owner
     ? { notice: e.type, id: e.id, tonce: e.tonce, base: e.base, counter: e.counter, quantity: e.quantity, price: e.price, time: e.time }
     : { notice: e.type, id: e.id, base: e.base, counter: e.counter, quantity: e.quantity, price: e.price, time: e.time };
@@ -81,6 +123,12 @@ export function orderOpenedOrModified(e: OrderOpened | OrderModified, owner: boo
 }
 
 export function orderClosed(e: OrderClosed, owner: boolean): string {
+  if (!exact(e.tonce)) return orderClosedJson(e, owner);
+  const tail = `"base":${e.base},"counter":${e.counter},"quantity":${e.quantity},"price":${e.price},"time_closed":${e.timeClosed}}`;
+  return owner ? `{"notice":"OrderClosed","id":${e.id},"tonce":${e.tonce},${tail}` : `{"notice":"OrderClosed","id":${e.id},${tail}`;
+}
+
+export function orderClosedJson(e: OrderClosed, owner: boolean): string {
   const n: OrderClosedNotice = owner
     ? { notice: 'OrderClosed', id: e.id, tonce: e.tonce, base: e.base, counter: e.counter, quantity: e.quantity, price: e.price, time_closed: e.timeClosed }
     : { notice: 'OrderClosed', id: e.id, base: e.base, counter: e.counter, quantity: e.quantity, price: e.price, time_closed: e.timeClosed };
