@@ -460,7 +460,7 @@ export class Sequencer {
       this.log.debug({ firstSeq }, 'journal segment rolled over');
     }
     const t0 = performance.now();
-    await this.writer.append(buf);
+    this.writer.appendSync(buf);
     const t1 = performance.now();
     const st = this.st;
     st.appends++;
