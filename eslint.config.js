@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build-*/**', 'node_modules/**', 'data/**', '.data/**'] },
+  { ignores: ['dist/**', 'build-*/**', '.tmp/**', 'node_modules/**', 'data/**', '.data/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
