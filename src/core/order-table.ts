@@ -3,35 +3,40 @@
 // ordered hash table keeps growing tombstones and rehashing, which showed up as the single
 // largest cost of placing an order. This table allocates nothing after it has grown.
 //
-// Open addressing with linear probing over a power-of-two table, backward-shift deletion (no
-// tombstones), load factor between 1/8 and 1/2. The home slot is the id's low bits: ids are
-// issued one after another, so they spread evenly anyway, and consecutive orders land in
-// consecutive slots (adding an order touches memory the previous add just touched, where a
-// scattering hash costs a cache miss per add). The slot holds the order itself; its id is read
-// from the order (probe runs are short, and the order is what a lookup wants next anyway).
+// Open addressing with linear probing over a power-of-two table, multiplicative (Fibonacci)
+// hashing of the id, backward-shift deletion (no tombstones), load factor between 1/8 and 1/2.
+// Order ids are issued by the engine, one after another, so they spread evenly. Not the id's
+// low bits as the home slot: consecutive ids then fill one contiguous run of slots, and both
+// backward-shift deletion and a probe landing inside the run walk to its end (with 1,000,000
+// resting orders a cancel cost ~150 µs). The ids are kept beside the slots so a probe compares
+// numbers without touching each order's memory.
 import type { Order } from './book.js';
 
 const MIN_BITS = 6;
 
 export class OrderTable {
+  /** Id per slot (valid where `slots` holds an order). */
+  private keys = new Float64Array(1 << MIN_BITS);
   private slots: (Order | null)[] = new Array<Order | null>(1 << MIN_BITS).fill(null);
   private bits = MIN_BITS;
   private mask = (1 << MIN_BITS) - 1;
   size = 0;
 
-  /** Home slot of an id: its low bits (ids past 2^32, only from a foreign snapshot, mix in the high half). */
+  /** Home slot of an id: both 32-bit halves mixed, the top `bits` bits of the product. */
   private home(id: number): number {
+    const lo = id >>> 0;
     const hi = (id / 4294967296) >>> 0;
-    return ((id >>> 0) ^ Math.imul(hi, 0x85ebca6b)) & this.mask;
+    return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> (32 - this.bits);
   }
 
   get(id: number): Order | undefined {
+    const keys = this.keys;
     const slots = this.slots;
     const mask = this.mask;
     for (let i = this.home(id); ; i = (i + 1) & mask) {
       const o = slots[i]!;
       if (o === null) return undefined;
-      if (o.id === id) return o;
+      if (keys[i] === id) return o;
     }
   }
 
@@ -48,10 +53,12 @@ export class OrderTable {
     let i = this.home(order.id);
     while (slots[i] !== null) i = (i + 1) & mask;
     slots[i] = order;
+    this.keys[i] = order.id;
   }
 
   /** Removes this order (by identity); does nothing if it is not in the table. */
   delete(order: Order): void {
+    const keys = this.keys;
     const slots = this.slots;
     const mask = this.mask;
     let i = this.home(order.id);
@@ -66,9 +73,10 @@ export class OrderTable {
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const o = slots[j]!;
       if (o === null) break;
-      const h = this.home(o.id);
+      const h = this.home(keys[j]!);
       if (((j - h) & mask) >= ((j - i) & mask)) {
         slots[i] = o;
+        keys[i] = keys[j]!;
         i = j;
       }
     }
@@ -81,6 +89,7 @@ export class OrderTable {
     const old = this.slots;
     this.bits = bits;
     this.mask = (1 << bits) - 1;
+    this.keys = new Float64Array(1 << bits);
     this.slots = new Array<Order | null>(1 << bits).fill(null);
     for (let i = 0; i < old.length; i++) {
       const o = old[i]!;
