@@ -85,6 +85,27 @@ export class OrderTable {
     if (this.bits > MIN_BITS && this.size * 8 < slots.length) this.resize(this.bits - 1);
   }
 
+  /**
+   * Longest run of occupied slots (a cyclic run counts once). Deletion and a failed lookup walk
+   * to the end of their run, so this bounds their cost; for tests and diagnostics, O(table).
+   */
+  longestRun(): number {
+    const slots = this.slots;
+    const n = slots.length;
+    let start = 0;
+    while (start < n && slots[start] !== null) start++;
+    if (start === n) return n;
+    let longest = 0;
+    let run = 0;
+    for (let k = 1; k <= n; k++) {
+      if (slots[(start + k) % n] !== null) {
+        run++;
+        if (run > longest) longest = run;
+      } else run = 0;
+    }
+    return longest;
+  }
+
   private resize(bits: number): void {
     const old = this.slots;
     this.bits = bits;

@@ -64,3 +64,27 @@ test('OrderTable grows and shrinks without losing orders', () => {
   // Lookups of ids a command may carry that are not order ids.
   for (const id of [0, -1, 1.5, NaN, Infinity, 2 ** 60]) assert.equal(table.get(id), undefined);
 });
+
+test('OrderTable keeps probe runs short when ids are consecutive (as the engine issues them)', () => {
+  // Homing ids by their low bits once made 1,000,000 resting orders one contiguous run of
+  // slots, and every cancel walked to its end. Here: 200,000 consecutive ids, then churn that
+  // deletes old orders and adds new ones, as a live book does.
+  const table = new OrderTable();
+  const live: Order[] = [];
+  let nextId = 1;
+  for (let i = 0; i < 200_000; i++) {
+    const o = order(nextId++);
+    table.add(o);
+    live.push(o);
+  }
+  assert.ok(table.longestRun() < 200, `longest run ${table.longestRun()}`);
+  for (let i = 0; i < 100_000; i++) {
+    table.delete(live[i * 2]!);
+    const o = order(nextId++);
+    table.add(o);
+    live[i * 2] = o;
+  }
+  assert.equal(table.size, 200_000);
+  assert.ok(table.longestRun() < 200, `longest run ${table.longestRun()}`);
+  for (const o of live) assert.equal(table.get(o.id), o);
+});
