@@ -8,16 +8,18 @@
 // Order ids are issued by the engine, one after another, so they spread evenly. Not the id's
 // low bits as the home slot: consecutive ids then fill one contiguous run of slots, and both
 // backward-shift deletion and a probe landing inside the run walk to its end (with 1,000,000
-// resting orders a cancel cost ~150 µs). The ids are kept beside the slots so a probe compares
-// numbers without touching each order's memory.
-import type { Order } from './book.js';
+// resting orders a cancel cost ~150 µs). Ids and handles are numbers side by side, so a probe
+// compares ids without touching any order's memory.
+import { NO_ORDER } from './book.js';
 
 const MIN_BITS = 6;
 
 export class OrderTable {
-  /** Id per slot (valid where `slots` holds an order). */
-  private keys = new Float64Array(1 << MIN_BITS);
-  private slots: (Order | null)[] = new Array<Order | null>(1 << MIN_BITS).fill(null);
+  /**
+   * Slot i is entries[2i] (the id) and entries[2i + 1] (the order's pool handle, NO_ORDER where
+   * empty): a probe reads one cache line, not one in an id array and one in a handle array.
+   */
+  private entries = emptyEntries(MIN_BITS);
   private bits = MIN_BITS;
   private mask = (1 << MIN_BITS) - 1;
   size = 0;
@@ -29,60 +31,66 @@ export class OrderTable {
     return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> (32 - this.bits);
   }
 
-  get(id: number): Order | undefined {
-    const keys = this.keys;
-    const slots = this.slots;
+  /** The handle of the order with this id, or NO_ORDER. */
+  get(id: number): number {
+    const e = this.entries;
     const mask = this.mask;
     for (let i = this.home(id); ; i = (i + 1) & mask) {
-      const o = slots[i]!;
-      if (o === null) return undefined;
-      if (keys[i] === id) return o;
+      const h = e[2 * i + 1]!;
+      if (h === NO_ORDER) return NO_ORDER;
+      if (e[2 * i] === id) return h;
     }
   }
 
+  /** Sizes the table for n more orders at once (restore: no rehash per doubling). */
+  reserve(n: number): void {
+    let bits = this.bits;
+    while ((this.size + n) * 2 > 1 << bits) bits++;
+    if (bits > this.bits) this.resize(bits);
+  }
+
   /** Adds an order whose id is not in the table. */
-  add(order: Order): void {
-    if ((this.size + 1) * 2 > this.slots.length) this.resize(this.bits + 1);
-    this.place(order);
+  add(h: number, id: number): void {
+    if ((this.size + 1) * 2 > this.mask + 1) this.resize(this.bits + 1);
+    this.place(h, id);
     this.size++;
   }
 
-  private place(order: Order): void {
-    const slots = this.slots;
+  private place(h: number, id: number): void {
+    const e = this.entries;
     const mask = this.mask;
-    let i = this.home(order.id);
-    while (slots[i] !== null) i = (i + 1) & mask;
-    slots[i] = order;
-    this.keys[i] = order.id;
+    let i = this.home(id);
+    while (e[2 * i + 1] !== NO_ORDER) i = (i + 1) & mask;
+    e[2 * i] = id;
+    e[2 * i + 1] = h;
   }
 
-  /** Removes this order (by identity); does nothing if it is not in the table. */
-  delete(order: Order): void {
-    const keys = this.keys;
-    const slots = this.slots;
+  /** Removes the order with this id; does nothing if it is not in the table. */
+  delete(id: number): void {
+    const e = this.entries;
     const mask = this.mask;
-    let i = this.home(order.id);
+    let i = this.home(id);
     for (;;) {
-      const o = slots[i]!;
-      if (o === null) return;
-      if (o === order) break;
+      if (e[2 * i + 1] === NO_ORDER) return;
+      if (e[2 * i] === id) break;
       i = (i + 1) & mask;
     }
     // Backward shift: pull later entries of the probe run into the hole when their home slot
     // does not lie cyclically in (hole, their slot], so every entry stays reachable from home.
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
-      const o = slots[j]!;
-      if (o === null) break;
-      const h = this.home(keys[j]!);
+      const o = e[2 * j + 1]!;
+      if (o === NO_ORDER) break;
+      const key = e[2 * j]!;
+      const h = this.home(key);
       if (((j - h) & mask) >= ((j - i) & mask)) {
-        slots[i] = o;
-        keys[i] = keys[j]!;
+        e[2 * i] = key;
+        e[2 * i + 1] = o;
         i = j;
       }
     }
-    slots[i] = null;
+    e[2 * i + 1] = NO_ORDER;
     this.size--;
-    if (this.bits > MIN_BITS && this.size * 8 < slots.length) this.resize(this.bits - 1);
+    if (this.bits > MIN_BITS && this.size * 8 < this.mask + 1) this.resize(this.bits - 1);
   }
 
   /**
@@ -90,15 +98,15 @@ export class OrderTable {
    * to the end of their run, so this bounds their cost; for tests and diagnostics, O(table).
    */
   longestRun(): number {
-    const slots = this.slots;
-    const n = slots.length;
+    const e = this.entries;
+    const n = this.mask + 1;
     let start = 0;
-    while (start < n && slots[start] !== null) start++;
+    while (start < n && e[2 * start + 1] !== NO_ORDER) start++;
     if (start === n) return n;
     let longest = 0;
     let run = 0;
     for (let k = 1; k <= n; k++) {
-      if (slots[(start + k) % n] !== null) {
+      if (e[2 * ((start + k) % n) + 1] !== NO_ORDER) {
         run++;
         if (run > longest) longest = run;
       } else run = 0;
@@ -107,14 +115,21 @@ export class OrderTable {
   }
 
   private resize(bits: number): void {
-    const old = this.slots;
+    const old = this.entries;
+    const n = this.mask + 1;
     this.bits = bits;
     this.mask = (1 << bits) - 1;
-    this.keys = new Float64Array(1 << bits);
-    this.slots = new Array<Order | null>(1 << bits).fill(null);
-    for (let i = 0; i < old.length; i++) {
-      const o = old[i]!;
-      if (o !== null) this.place(o);
+    this.entries = emptyEntries(bits);
+    for (let i = 0; i < n; i++) {
+      const h = old[2 * i + 1]!;
+      if (h !== NO_ORDER) this.place(h, old[2 * i]!);
     }
   }
+}
+
+/** A table of 2^bits empty slots. */
+function emptyEntries(bits: number): Float64Array {
+  const e = new Float64Array(2 << bits);
+  for (let i = 1; i < e.length; i += 2) e[i] = NO_ORDER;
+  return e;
 }

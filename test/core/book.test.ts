@@ -4,20 +4,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { gcd, mulDivCeil, mulDivFloor, mulDivRem } from '../../src/core/arith.js';
-import { FastBook, Order, type Book } from '../../src/core/book.js';
+import { FastBook, NO_ORDER, OrderPool, type Book } from '../../src/core/book.js';
 import { Prng } from '../../src/core/prng.js';
 import { TradeWindow, VolumeWindow } from '../../src/core/window.js';
 import { NaiveBook } from './naive-book.js';
 
 type BookOp = { k: 'insert'; bid: boolean; price: number; q: number } | { k: 'remove'; pick: number } | { k: 'reduce'; pick: number; by: number };
 
-function snapshot(book: Book) {
+function snapshot(book: Book, pool: OrderPool) {
   const side = (isBid: boolean) => {
     const ids: number[] = [];
-    book.forEach(isBid, (o) => {
-      ids.push(o.id);
+    book.forEach(isBid, (h) => {
+      ids.push(pool.id(h));
     });
-    return { ids, best: book.best(isBid)?.id ?? null, bestPrice: book.bestPrice(isBid), depth: book.depth(isBid, 5), all: book.depth(isBid, 1_000) };
+    const best = book.best(isBid);
+    return { ids, best: best === NO_ORDER ? null : pool.id(best), bestPrice: book.bestPrice(isBid), depth: book.depth(isBid, 5), all: book.depth(isBid, 1_000) };
   };
   return { size: book.size, bids: side(true), asks: side(false) };
 }
@@ -30,14 +31,17 @@ test('FastBook behaves exactly like the naive book', () => {
   );
   fc.assert(
     fc.property(fc.array(opArb, { maxLength: 200, size: 'max' }), (ops) => {
-      const fast = new FastBook();
-      const naive = new NaiveBook();
-      const live: [Order, Order][] = [];
+      // Each book has its own pool, so a bug that writes another order's row shows up as a difference.
+      const fastPool = new OrderPool();
+      const naivePool = new OrderPool();
+      const fast = new FastBook(fastPool);
+      const naive = new NaiveBook(naivePool);
+      const live: [number, number][] = [];
       let id = 1;
       for (const op of ops) {
         if (op.k === 'insert') {
-          const make = () => new Order(id, 1, 0, op.bid, op.q, op.price, id, null, true, 1, 0);
-          const pair: [Order, Order] = [make(), make()];
+          const make = (pool: OrderPool) => pool.alloc(id, 1, 0, op.bid, op.q, op.price, id, 0, true, 1, 0);
+          const pair: [number, number] = [make(fastPool), make(naivePool)];
           id++;
           fast.insert(pair[0]);
           naive.insert(pair[1]);
@@ -48,14 +52,16 @@ test('FastBook behaves exactly like the naive book', () => {
           if (op.k === 'remove') {
             fast.remove(f);
             naive.remove(n);
+            fastPool.release(f);
+            naivePool.release(n);
             live.splice(i, 1);
           } else {
-            const by = Math.min(op.by, f.remaining - 1);
+            const by = Math.min(op.by, fastPool.remaining(f) - 1);
             fast.reduce(f, by);
             naive.reduce(n, by);
           }
         }
-        assert.deepEqual(snapshot(fast), snapshot(naive));
+        assert.deepEqual(snapshot(fast, fastPool), snapshot(naive, naivePool));
       }
     }),
     { numRuns: 300, seed: 7 },
@@ -63,13 +69,14 @@ test('FastBook behaves exactly like the naive book', () => {
 });
 
 test('FastBook: priority within a level is arrival order; forEach can stop early', () => {
-  const book = new FastBook();
-  const o = (id: number, isBid: boolean, price: number) => new Order(id, 1, 0, isBid, 1, price, 0, null, true, 1, 0);
+  const pool = new OrderPool();
+  const book = new FastBook(pool);
+  const o = (id: number, isBid: boolean, price: number) => pool.alloc(id, 1, 0, isBid, 1, price, 0, 0, true, 1, 0);
   for (const x of [o(1, true, 5), o(2, true, 7), o(3, true, 5), o(4, false, 9), o(5, false, 8), o(6, false, 9)]) book.insert(x);
   const ids = (isBid: boolean) => {
     const out: number[] = [];
     book.forEach(isBid, (x) => {
-      out.push(x.id);
+      out.push(pool.id(x));
     });
     return out;
   };
@@ -77,7 +84,7 @@ test('FastBook: priority within a level is arrival order; forEach can stop early
   assert.deepEqual(ids(false), [5, 4, 6]);
   const firstTwo: number[] = [];
   book.forEach(true, (x) => {
-    firstTwo.push(x.id);
+    firstTwo.push(pool.id(x));
     return firstTwo.length < 2;
   });
   assert.deepEqual(firstTwo, [2, 1]);
@@ -216,4 +223,37 @@ test('VolumeWindow: the memoised sum always equals a fresh sum of the buckets', 
     }),
     { numRuns: 300 },
   );
+});
+
+test('OrderPool: rows keep their values across growth, freed handles are reused, reserve sizes once', () => {
+  const pool = new OrderPool();
+  const handles: number[] = [];
+  // Past the initial capacity several times, with every field distinct per order.
+  for (let i = 0; i < 5_000; i++) handles.push(pool.alloc(1e12 + i, i + 1, i % 3, i % 2 === 0, 10 + i, 100 + i, 1.7e15 + i, i % 5 === 0 ? 0 : -i - 1, i % 7 !== 0, 9e9 + i, 2 ** 52 + i));
+  assert.equal(pool.size, 5_000);
+  assert.ok(pool.capacity >= 5_000);
+  handles.forEach((h, i) => {
+    assert.deepEqual(
+      [pool.id(h), pool.userId(h), pool.marketIndex(h), pool.isBid(h), pool.remaining(h), pool.price(h), pool.time(h), pool.tonce(h), pool.persist(h), pool.sessionId(h), pool.reserved(h), pool.resting(h)],
+      [1e12 + i, i + 1, i % 3, i % 2 === 0, 10 + i, 100 + i, 1.7e15 + i, i % 5 === 0 ? null : -i - 1, i % 7 !== 0, 9e9 + i, 2 ** 52 + i, false],
+    );
+  });
+  pool.setResting(handles[3]!, true);
+  assert.equal(pool.resting(handles[3]!), true);
+  assert.equal(pool.isBid(handles[3]!), false);
+  assert.equal(pool.persist(handles[3]!), true);
+  pool.setResting(handles[3]!, false);
+  assert.equal(pool.resting(handles[3]!), false);
+  // A released handle comes back (most recent first) and its row is fully rewritten.
+  pool.release(handles[10]!);
+  pool.release(handles[20]!);
+  assert.equal(pool.size, 4_998);
+  const again = pool.alloc(7, 7, 0, true, 1, 1, 1, 0, true, 1, 1);
+  assert.equal(again, handles[20]);
+  assert.deepEqual([pool.id(again), pool.tonce(again), pool.levelIndex(again), pool.userIndex(again), pool.resting(again)], [7, null, -1, -1, false]);
+  assert.equal(pool.alloc(8, 8, 0, true, 1, 1, 1, 0, true, 1, 1), handles[10]);
+  const capacity = pool.capacity;
+  pool.reserve(capacity * 3);
+  assert.ok(pool.capacity >= pool.size + capacity * 3);
+  assert.equal(pool.id(handles[4_999]!), 1e12 + 4_999);
 });

@@ -460,7 +460,7 @@ test('random command sequences keep every invariant; naive book, replay and rest
         const config = propertyConfig(tonceRule, seed);
         const run = primaryRun(config, ops, cut);
         // The naive book drives an identical engine.
-        replay(new Engine(config, () => new NaiveBook()), run, 0, 'naive book');
+        replay(new Engine(config, (pool) => new NaiveBook(pool)), run, 0, 'naive book');
         // Replay of the same commands into a fresh engine.
         replay(new Engine(config), run, 0, 'replay');
         // Restore from a snapshot taken mid-run, then continue.

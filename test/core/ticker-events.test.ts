@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../src/core/engine.js';
 import type { EngineEvent } from '../../src/core/types.js';
+import type { OrderPool } from '../../src/core/book.js';
 import { NaiveBook } from './naive-book.js';
 import { DAY, Harness, HOUR, MINUTE, ofType, ok, testConfig, types, USDC, USDT, XBT } from './helpers.js';
 
@@ -211,7 +212,7 @@ test('serialize → restore → continue gives the same events and state hash as
     const first = new Harness(new Engine(cfg));
     const before = scenario(first, 0, cut);
     const snapshot = JSON.parse(JSON.stringify(first.engine.serialize())) as unknown;
-    for (const factory of [undefined, () => new NaiveBook()]) {
+    for (const factory of [undefined, (pool: OrderPool) => new NaiveBook(pool)]) {
       const resumed = new Harness(Engine.restore(snapshot, factory));
       resumed.seq = first.seq;
       resumed.time = first.time;
