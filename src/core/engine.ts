@@ -40,7 +40,8 @@ import {
   type UserView,
   type Withdraw,
 } from './types.js';
-import { TradeWindow, VolumeWindow, type TradeWindowState } from './window.js';
+import { A_AVAILABLE, A_POSITION, A_RESERVED, A_THROUGH, A_WINDOW, ACCT, Accounts, NO_POSITION, NO_WINDOW } from './ledger.js';
+import { TradeWindow, VolumeStore, type TradeWindowState } from './window.js';
 
 const PPM = 1_000_000;
 const MARKET_CLOSED = 'The market is not open for trading.';
@@ -85,18 +86,9 @@ class MarketState {
   }
 }
 
-/**
- * Numbers per asset in User.acct: available, reserved, position, position's time. One user's
- * balances and positions in all assets share one array of unboxed doubles, so a trade's ledger
- * updates touch one small block of memory per user instead of several arrays and objects.
- */
-const ACCT = 4;
-/** acct[i * ACCT + 3] of an asset the user never traded (no position). */
-const NO_POSITION = -Infinity;
-
 class User {
-  /** Per asset index: [available, reserved, position, through] (through NO_POSITION: never traded). */
-  readonly acct: number[] = [];
+  /** The user's block in the engine's Accounts (balances, positions, volume windows). */
+  slot = -1;
   /**
    * Handles of live orders in id order, with holes (NO_ORDER) where orders closed: an order is
    * appended when placed (ids only grow) and its slot (O_USER_INDEX) cleared when it closes, and
@@ -111,8 +103,6 @@ class User {
   readonly tonces = new Map<number, number>();
   /** Highest tonce accepted since the last CancelAllOrders ('increasing' rule). */
   lastTonce = 0;
-  /** 30-day volume windows by asset index (undefined: never traded that asset). */
-  readonly volumes: (VolumeWindow | undefined)[] = [];
   /** `${asset}:${address}` */
   readonly addresses = new Set<string>();
 
@@ -163,29 +153,6 @@ class User {
     for (let i = 0; i < this.orderEnd; i++) {
       const h = orders[i]!;
       if (h !== NO_ORDER) out.push(h);
-    }
-    return out;
-  }
-
-  ensure(assetCount: number): void {
-    while (this.acct.length < assetCount * ACCT) this.acct.push(0, 0, 0, NO_POSITION);
-  }
-
-  available(assetIndex: number): number {
-    return this.acct[assetIndex * ACCT]!;
-  }
-
-  reserved(assetIndex: number): number {
-    return this.acct[assetIndex * ACCT + 1]!;
-  }
-
-  /** [asset index, position, through] for each asset the user traded, by asset index. */
-  positionList(): [number, number, number][] {
-    const out: [number, number, number][] = [];
-    const acct = this.acct;
-    for (let i = 0; i * ACCT < acct.length; i++) {
-      const through = acct[i * ACCT + 3]!;
-      if (through !== NO_POSITION) out.push([i, acct[i * ACCT + 2]!, through]);
     }
     return out;
   }
@@ -268,15 +235,6 @@ export type EngineSnapshot = EngineSnapshotBase<2, OrderColumns>;
 /** What serialize() returns: format 2 with the columns as a Float64Array. */
 export type EngineSnapshotLive = EngineSnapshotBase<2, OrderColumns & { data: Float64Array }>;
 
-/** [asset index, buckets] for each asset the user traded, by asset index. */
-function serializeVolumes(volumes: (VolumeWindow | undefined)[]): [number, [number, number][]][] {
-  const out: [number, [number, number][]][] = [];
-  volumes.forEach((w, i) => {
-    if (w !== undefined) out.push([i, w.serialize()]);
-  });
-  return out;
-}
-
 export class Engine implements EngineApi {
   private readonly assetList: AssetState[] = [];
   private readonly assetByCode = new Map<number, AssetState>();
@@ -292,6 +250,9 @@ export class Engine implements EngineApi {
   private readonly userById: (User | undefined)[] = [];
   /** Every live order's row (OrderPool: no object per order). */
   private readonly pool = new OrderPool();
+  /** Every user's balances and positions (User.slot), and their 30-day volume windows. */
+  private readonly accounts = new Accounts();
+  private readonly volumes = new VolumeStore();
   /** Every live order (resting, or a taker while it matches) by id. */
   private readonly ordersById = new OrderTable();
   /** Handles of resting non-persistent orders by session. */
@@ -315,6 +276,7 @@ export class Engine implements EngineApi {
   private dirtyMarketCount = 0;
   private readonly dirtyVolumeUsers: User[] = [];
   private readonly dirtyVolumeAssets: number[] = [];
+  private readonly dirtyVolumeWindows: number[] = [];
   private dirtyVolumeCount = 0;
   private out: EngineEvent[] = [];
   lastSeq = 0;
@@ -459,14 +421,16 @@ export class Engine implements EngineApi {
     const asset = isBid ? m.counter : m.base;
     // The reservation: counter units at the order's price for a bid, base units for an ask.
     const need = isBid ? cost : quantity;
-    if (u.acct[asset.index * ACCT]! < need) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
+    const A = this.accounts.data;
+    const j = this.at(u, asset.index);
+    if (A[j + A_AVAILABLE]! < need) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
 
     const persist = c.persist === undefined ? true : c.persist;
     const id = this.nextOrderId++;
     const pool = this.pool;
     const order = pool.alloc(id, u.id, m.index, isBid, quantity, price, this.now, tonce ?? 0, persist !== false, c.sessionId, need);
-    u.acct[asset.index * ACCT]! -= need;
-    u.acct[asset.index * ACCT + 1]! += need;
+    A[j + A_AVAILABLE]! -= need;
+    A[j + A_RESERVED]! += need;
     this.balanceChanged(u, asset);
     if (tonce !== null) {
       u.tonces.set(tonce, order);
@@ -536,7 +500,9 @@ export class Engine implements EngineApi {
     const counter = m.counter.index;
     // The balance at the start caps the order: a self-trade hands the proceeds straight back,
     // and spending them again would let one command loop over its own resting orders.
-    let funds = isBid ? u.acct[counter * ACCT]! : u.acct[base * ACCT]!;
+    const A = this.accounts.data;
+    const counterAvailable = this.at(u, counter) + A_AVAILABLE;
+    let funds = isBid ? A[counterAvailable]! : A[this.at(u, base) + A_AVAILABLE]!;
     const pool = this.pool;
     while (left > 0) {
       const maker = book.best(!isBid);
@@ -555,12 +521,12 @@ export class Engine implements EngineApi {
         q = Math.min(q, funds);
       }
       if (q <= 0) break;
-      const availableBefore = u.acct[counter * ACCT]!;
+      const availableBefore = A[counterAvailable]!;
       const total = isBid
         ? this.trade(m, NO_ORDER, u, maker, makerUser, q, price, true, tonce)
         : this.trade(m, maker, makerUser, NO_ORDER, u, q, price, false, tonce);
       if (!isBid) funds -= q;
-      else funds -= makerUser === u ? total : availableBefore - u.acct[counter * ACCT]!;
+      else funds -= makerUser === u ? total : availableBefore - A[counterAvailable]!;
       left -= byTotal ? total : q;
     }
     this.touch(m);
@@ -618,39 +584,40 @@ export class Engine implements EngineApi {
     const self = bidUser === askUser;
     let bidFee = self ? 0 : this.fee(total, this.feeRate(bidUser, m, bidIsTaker));
     const askFee = self ? 0 : this.fee(total, this.feeRate(askUser, m, !bidIsTaker));
-    const bidAcct = bidUser.acct;
-    const askAcct = askUser.acct;
+    const A = this.accounts.data;
+    const bidRow = bidUser.slot * this.accounts.stride;
+    const askRow = askUser.slot * this.accounts.stride;
 
     // Seller: base leaves the reservation (limit) or the available balance (market).
     let askRem: number | null = null;
     if (ask !== NO_ORDER) {
       pool.setReserved(ask, pool.reserved(ask) - q);
-      askAcct[base * ACCT + 1]! -= q;
+      A[askRow + base * ACCT + 1]! -= q;
       if (pool.resting(ask)) m.book.reduce(ask, q);
       else pool.setRemaining(ask, pool.remaining(ask) - q);
       askRem = pool.remaining(ask);
     } else {
-      askAcct[base * ACCT]! -= q;
+      A[askRow + base * ACCT]! -= q;
     }
-    askAcct[counter * ACCT]! += total - askFee;
+    A[askRow + counter * ACCT]! += total - askFee;
 
     // Buyer: base arrives; the total comes out of the reservation (limit) or available (market).
-    bidAcct[base * ACCT]! += q;
+    A[bidRow + base * ACCT]! += q;
     let bidExhausted = false;
     let bidRem: number | null = null;
     if (bid !== NO_ORDER) {
       let reserved = pool.reserved(bid) - total;
-      bidAcct[counter * ACCT + 1]! -= total;
+      A[bidRow + counter * ACCT + 1]! -= total;
       // CoinFLEX: the fee comes from the available balance when it can pay it, else from the
       // reservation (IMPL-GUIDE.md "How Fees Affect Trade Quantities").
-      if (bidAcct[counter * ACCT]! >= bidFee) {
-        bidAcct[counter * ACCT]! -= bidFee;
+      if (A[bidRow + counter * ACCT]! >= bidFee) {
+        A[bidRow + counter * ACCT]! -= bidFee;
       } else {
         const fromReserve = Math.min(bidFee, reserved);
         reserved -= fromReserve;
-        bidAcct[counter * ACCT + 1]! -= fromReserve;
-        const rest = Math.min(bidFee - fromReserve, bidAcct[counter * ACCT]!);
-        bidAcct[counter * ACCT]! -= rest;
+        A[bidRow + counter * ACCT + 1]! -= fromReserve;
+        const rest = Math.min(bidFee - fromReserve, A[bidRow + counter * ACCT]!);
+        A[bidRow + counter * ACCT]! -= rest;
         bidFee = fromReserve + rest;
       }
       const bidPrice = pool.price(bid);
@@ -665,15 +632,15 @@ export class Engine implements EngineApi {
       const bidExcess = reserved - need;
       if (bidExcess > 0) {
         reserved = need;
-        bidAcct[counter * ACCT + 1]! -= bidExcess;
-        bidAcct[counter * ACCT]! += bidExcess;
+        A[bidRow + counter * ACCT + 1]! -= bidExcess;
+        A[bidRow + counter * ACCT]! += bidExcess;
       }
       pool.setReserved(bid, reserved);
       if (pool.resting(bid)) m.book.reduce(bid, remaining - rem);
       else pool.setRemaining(bid, rem);
       bidRem = rem;
     } else {
-      bidAcct[counter * ACCT]! -= total + bidFee;
+      A[bidRow + counter * ACCT]! -= total + bidFee;
     }
 
     // Ledger side effects: market statistics, volumes, positions.
@@ -749,8 +716,10 @@ export class Engine implements EngineApi {
     const asset = isBid ? m.counter : m.base;
     const released = pool.reserved(order);
     if (released > 0) {
-      u.acct[asset.index * ACCT + 1]! -= released;
-      u.acct[asset.index * ACCT]! += released;
+      const A = this.accounts.data;
+      const j = this.at(u, asset.index);
+      A[j + A_RESERVED]! -= released;
+      A[j + A_AVAILABLE]! += released;
       pool.setReserved(order, 0);
     }
     const remaining = reason === 'filled' || reason === 'exhausted' ? 0 : pool.remaining(order);
@@ -821,12 +790,14 @@ export class Engine implements EngineApi {
     // The reservation: counter units at the order's price for a bid, base units for an ask.
     const need = isBid ? cost : quantity;
     const diff = need - pool.reserved(order);
-    if (diff > u.acct[asset.index * ACCT]!) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
+    const A = this.accounts.data;
+    const j = this.at(u, asset.index);
+    if (diff > A[j + A_AVAILABLE]!) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
 
     // The reservation moves at once; a larger one is reported before the order changes (as for
     // OrderOpened), a smaller one after (as for OrderClosed).
-    u.acct[asset.index * ACCT]! -= diff;
-    u.acct[asset.index * ACCT + 1]! += diff;
+    A[j + A_AVAILABLE]! -= diff;
+    A[j + A_RESERVED]! += diff;
     if (diff > 0) this.balanceChanged(u, asset);
     const toBack = quantity > was || price !== wasPrice;
     if (toBack || crossing) {
@@ -915,7 +886,6 @@ export class Engine implements EngineApi {
     if (typeof c.publicKey !== 'string' || c.publicKey.length === 0) return fail(ErrorCode.INVALID, 'A public key is required.');
     if (typeof c.cookie !== 'string' || c.cookie.length === 0) return fail(ErrorCode.INVALID, 'A cookie is required.');
     const u = new User(this.nextUserId++, c.publicKey, c.cookie);
-    u.ensure(this.assetList.length);
     this.addUser(u);
     this.out.push({ type: 'UserCreated', userId: u.id });
     return { ok: true, userId: u.id };
@@ -927,8 +897,10 @@ export class Engine implements EngineApi {
     const asset = this.assetByCode.get(code);
     if (asset === undefined) return fail(ErrorCode.NOT_FOUND, 'There is no such asset.');
     if (!isSafeNonNegative(amount) || amount === 0) return fail(ErrorCode.INVALID, 'Amount must be a positive integer.');
-    if (u.acct[asset.index * ACCT]! + u.acct[asset.index * ACCT + 1]! + amount > MAX_SAFE) return fail(ErrorCode.INVALID, 'Balance would overflow.');
-    u.acct[asset.index * ACCT]! += amount;
+    const A = this.accounts.data;
+    const j = this.at(u, asset.index);
+    if (A[j + A_AVAILABLE]! + A[j + A_RESERVED]! + amount > MAX_SAFE) return fail(ErrorCode.INVALID, 'Balance would overflow.');
+    A[j + A_AVAILABLE]! += amount;
     this.balanceChanged(u, asset);
     return { ok: true };
   }
@@ -940,8 +912,10 @@ export class Engine implements EngineApi {
     if (asset === undefined) return fail(ErrorCode.NOT_FOUND, 'There is no such asset.');
     if (!isSafeNonNegative(c.amount) || c.amount === 0) return fail(ErrorCode.INVALID, 'Amount must be a positive integer.');
     if (!u.addresses.has(`${c.asset}:${c.address}`)) return fail(ErrorCode.INVALID, 'The withdrawal address is not registered for this user and asset.');
-    if (u.acct[asset.index * ACCT]! < c.amount) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
-    u.acct[asset.index * ACCT]! -= c.amount;
+    const A = this.accounts.data;
+    const j = this.at(u, asset.index);
+    if (A[j + A_AVAILABLE]! < c.amount) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
+    A[j + A_AVAILABLE]! -= c.amount;
     this.balanceChanged(u, asset);
     return { ok: true };
   }
@@ -988,7 +962,7 @@ export class Engine implements EngineApi {
     const state = new AssetState({ code: a.code, name: a.name, scale: a.scale }, this.assetList.length);
     this.assetList.push(state);
     this.assetByCode.set(a.code, state);
-    for (const u of this.userMap.values()) u.ensure(this.assetList.length);
+    this.accounts.setAssets(this.assetList.length);
     return null;
   }
 
@@ -1022,9 +996,15 @@ export class Engine implements EngineApi {
   // ------------------------------------------------------------------ helpers
 
   private addUser(u: User): void {
+    u.slot = this.accounts.addUser();
     this.userMap.set(u.id, u);
     // Ids come from nextUserId; a restored snapshot could hold anything, which only the Map keeps.
     if (Number.isSafeInteger(u.id) && u.id > 0 && u.id <= 0x7fffffff) this.userById[u.id] = u;
+  }
+
+  /** Offset of a user's account in an asset (by index) in this.accounts.data. */
+  private at(u: User, assetIndex: number): number {
+    return u.slot * this.accounts.stride + assetIndex * ACCT;
   }
 
   /** userMap.get(id) without hashing for the ids userById holds. */
@@ -1087,8 +1067,8 @@ export class Engine implements EngineApi {
     const tiers = m.config.fees;
     let tier = tiers[0]!;
     if (tiers.length > 1) {
-      const w = u.volumes[m.counter.index];
-      const volume = w === undefined ? 0 : w.sum(this.now);
+      const w = this.accounts.data[this.at(u, m.counter.index) + A_WINDOW]!;
+      const volume = w === NO_WINDOW ? 0 : this.volumes.sum(w, this.now);
       for (let i = tiers.length - 1; i > 0; i--) {
         if (volume >= tiers[i]!.minVolume) {
           tier = tiers[i]!;
@@ -1105,27 +1085,33 @@ export class Engine implements EngineApi {
   }
 
   private addAssetVolume(u: User, assetIndex: number, amount: number): void {
-    let w = u.volumes[assetIndex];
-    if (w === undefined) u.volumes[assetIndex] = w = new VolumeWindow();
-    w.add(this.now, amount);
+    const A = this.accounts.data;
+    const j = this.at(u, assetIndex) + A_WINDOW;
+    let w = A[j]!;
+    if (w === NO_WINDOW) A[j] = w = this.volumes.create();
+    const volumes = this.volumes;
+    volumes.add(w, this.now, amount);
     // One TradeVolumeChanged per window and command, in the order of first change.
-    if (!w.pending) {
-      w.pending = true;
+    if (volumes.pending[w] === 0) {
+      volumes.pending[w] = 1;
       this.dirtyVolumeUsers[this.dirtyVolumeCount] = u;
+      this.dirtyVolumeWindows[this.dirtyVolumeCount] = w;
       this.dirtyVolumeAssets[this.dirtyVolumeCount++] = assetIndex;
     }
   }
 
   private addPosition(u: User, assetIndex: number, delta: number): void {
-    const acct = u.acct;
-    const j = assetIndex * ACCT;
-    if (acct[j + 3] === NO_POSITION) acct[j + 2] = delta;
-    else acct[j + 2] += delta;
-    acct[j + 3] = this.now;
+    const A = this.accounts.data;
+    const j = this.at(u, assetIndex);
+    if (A[j + A_THROUGH] === NO_POSITION) A[j + A_POSITION] = delta;
+    else A[j + A_POSITION]! += delta;
+    A[j + A_THROUGH] = this.now;
   }
 
   private balanceChanged(u: User, asset: AssetState): void {
-    this.out.push({ type: 'BalanceChanged', userId: u.id, asset: asset.config.code, available: u.acct[asset.index * ACCT]!, reserved: u.acct[asset.index * ACCT + 1]! });
+    const A = this.accounts.data;
+    const j = this.at(u, asset.index);
+    this.out.push({ type: 'BalanceChanged', userId: u.id, asset: asset.config.code, available: A[j + A_AVAILABLE]!, reserved: A[j + A_RESERVED]! });
   }
 
   private touch(m: MarketState): void {
@@ -1182,12 +1168,12 @@ export class Engine implements EngineApi {
     this.dirtyVolumeCount = 0;
     const users = this.dirtyVolumeUsers;
     const assets = this.dirtyVolumeAssets;
+    const windows = this.dirtyVolumeWindows;
+    const volumes = this.volumes;
     for (let i = 0; i < n; i++) {
-      const u = users[i]!;
-      const assetIndex = assets[i]!;
-      const w = u.volumes[assetIndex]!;
-      w.pending = false;
-      this.out.push({ type: 'TradeVolumeChanged', userId: u.id, asset: this.assetList[assetIndex]!.config.code, volume: w.sum(this.now) });
+      const w = windows[i]!;
+      volumes.pending[w] = 0;
+      this.out.push({ type: 'TradeVolumeChanged', userId: users[i]!.id, asset: this.assetList[assets[i]!]!.config.code, volume: volumes.sum(w, this.now) });
     }
   }
 
@@ -1264,7 +1250,8 @@ export class Engine implements EngineApi {
   balances(userId: number): BalanceView[] {
     const u = this.userMap.get(userId);
     if (u === undefined) return [];
-    return this.assetList.map((a) => ({ asset: a.config.code, available: u.acct[a.index * ACCT]!, reserved: u.acct[a.index * ACCT + 1]! }));
+    const A = this.accounts.data;
+    return this.assetList.map((a) => ({ asset: a.config.code, available: A[this.at(u, a.index) + A_AVAILABLE]!, reserved: A[this.at(u, a.index) + A_RESERVED]! }));
   }
 
   openOrders(userId: number): OrderRecord[] {
@@ -1334,14 +1321,15 @@ export class Engine implements EngineApi {
     const u = this.userMap.get(userId);
     const a = this.assetByCode.get(asset);
     if (u === undefined || a === undefined) return 0;
-    return u.volumes[a.index]?.sum(this.now) ?? 0;
+    const w = this.accounts.data[this.at(u, a.index) + A_WINDOW]!;
+    return w === NO_WINDOW ? 0 : this.volumes.sum(w, this.now);
   }
 
   positions(userId: number): PositionView[] {
     const u = this.userMap.get(userId);
     if (u === undefined) return [];
     const out: PositionView[] = [];
-    for (const [index, position, through] of u.positionList()) out.push({ asset: this.assetList[index]!.config.code, position, through });
+    for (const [index, position, through] of this.positionList(u)) out.push({ asset: this.assetList[index]!.config.code, position, through });
     return out;
   }
 
@@ -1379,6 +1367,28 @@ export class Engine implements EngineApi {
 
   // ------------------------------------------------------------------ snapshots
 
+  /** [asset index, position, through] for each asset the user traded, by asset index. */
+  private positionList(u: User): [number, number, number][] {
+    const out: [number, number, number][] = [];
+    const A = this.accounts.data;
+    for (let i = 0; i < this.assetList.length; i++) {
+      const j = this.at(u, i);
+      if (A[j + A_THROUGH] !== NO_POSITION) out.push([i, A[j + A_POSITION]!, A[j + A_THROUGH]!]);
+    }
+    return out;
+  }
+
+  /** [asset index, buckets] for each asset the user traded, by asset index. */
+  private volumeList(u: User): [number, [number, number][]][] {
+    const out: [number, [number, number][]][] = [];
+    const A = this.accounts.data;
+    for (let i = 0; i < this.assetList.length; i++) {
+      const w = A[this.at(u, i) + A_WINDOW]!;
+      if (w !== NO_WINDOW) out.push([i, this.volumes.serialize(w)]);
+    }
+    return out;
+  }
+
   serialize(): EngineSnapshotLive {
     return {
       format: 2,
@@ -1394,11 +1404,11 @@ export class Engine implements EngineApi {
         id: u.id,
         publicKey: u.publicKey,
         cookie: u.cookie,
-        available: this.assetList.map((a) => u.available(a.index)),
-        reserved: this.assetList.map((a) => u.reserved(a.index)),
+        available: this.assetList.map((a) => this.accounts.data[this.at(u, a.index) + A_AVAILABLE]!),
+        reserved: this.assetList.map((a) => this.accounts.data[this.at(u, a.index) + A_RESERVED]!),
         lastTonce: u.lastTonce,
-        volumes: serializeVolumes(u.volumes),
-        positions: u.positionList(),
+        volumes: this.volumeList(u),
+        positions: this.positionList(u),
         addresses: [...u.addresses], // insertion order, so queries read the same after a restore
       })),
       apiKeys: [...this.apiKeyMap.values()].map((k) => ({ ...k, permissions: [...k.permissions] })),
@@ -1423,18 +1433,24 @@ export class Engine implements EngineApi {
     e.prng = new Prng(s.prng);
     for (const su of s.users) {
       const u = new User(su.id, su.publicKey, su.cookie);
-      u.ensure(Math.max(e.assetList.length, su.available.length, su.reserved.length));
-      su.available.forEach((v, i) => (u.acct[i * ACCT] = v));
-      su.reserved.forEach((v, i) => (u.acct[i * ACCT + 1] = v));
+      e.addUser(u);
+      const assets = e.assetList.length;
+      const inRange = (i: number): boolean => Number.isSafeInteger(i) && i >= 0 && i < assets;
+      if (su.available.length > assets || su.reserved.length > assets) throw new Error(`user ${su.id} has balances in more assets than the engine snapshot defines`);
+      const A = e.accounts.data;
+      su.available.forEach((v, i) => (A[e.at(u, i) + A_AVAILABLE] = v));
+      su.reserved.forEach((v, i) => (A[e.at(u, i) + A_RESERVED] = v));
       u.lastTonce = su.lastTonce;
-      for (const [i, buckets] of su.volumes) u.volumes[i] = VolumeWindow.restore(buckets);
+      for (const [i, buckets] of su.volumes) {
+        if (!inRange(i)) throw new Error(`user ${su.id} has a trade volume in an asset the engine snapshot does not define`);
+        A[e.at(u, i) + A_WINDOW] = e.volumes.restore(buckets);
+      }
       for (const [i, p, t] of su.positions) {
-        u.ensure(i + 1);
-        u.acct[i * ACCT + 2] = p;
-        u.acct[i * ACCT + 3] = t;
+        if (!inRange(i)) throw new Error(`user ${su.id} has a position in an asset the engine snapshot does not define`);
+        A[e.at(u, i) + A_POSITION] = p;
+        A[e.at(u, i) + A_THROUGH] = t;
       }
       for (const a of su.addresses) u.addresses.add(a);
-      e.addUser(u);
     }
     for (const k of s.apiKeys) e.apiKeyMap.set(k.accessId, { ...k, permissions: [...k.permissions] });
     const pool = e.pool;

@@ -113,82 +113,128 @@ export class TradeWindow {
   }
 }
 
-/** One user's 30-day trailing volume in one asset, in day buckets. */
-export class VolumeWindow {
-  private readonly day = new Array<number>(VOLUME_BUCKETS).fill(-1);
-  private readonly vol = new Array<number>(VOLUME_BUCKETS).fill(0);
-  /**
-   * Memo of sum(): the day it holds the sum for (NaN: none) and that sum. Fee tiers read the sum
-   * on every trade, so it is kept up to date by add() instead of re-adding 30 buckets. Only a sum
-   * of at most MAX_SAFE is kept: every partial sum is then exact in either order of addition, so
-   * the memo equals a fresh sum() bit for bit.
-   */
-  private sumDay = NaN;
-  private sumValue = 0;
-  /**
-   * Day and bucket of the last add() (NaN: none): that bucket holds that day until an add() on
-   * another day, so a same-day add() skips finding and checking the bucket.
-   */
-  private addDay = NaN;
-  private addIndex = 0;
-  /** Set by the engine while this window's TradeVolumeChanged is due at the end of the command. */
-  pending = false;
+/** A day's bucket (engine time is never negative; the modulo keeps a negative day inside its region all the same). */
+function bucketOf(day: number): number {
+  return ((day % VOLUME_BUCKETS) + VOLUME_BUCKETS) % VOLUME_BUCKETS;
+}
 
-  /** Adds a non-negative integer amount at timeUs. */
-  add(timeUs: number, amount: number): void {
-    const d = Math.floor(timeUs / DAY_US);
-    if (d !== this.addDay) {
-      const i = d % VOLUME_BUCKETS;
-      if (this.day[i] !== d) {
-        this.day[i] = d;
-        this.vol[i] = 0;
-      }
-      this.addDay = d;
-      this.addIndex = i;
+/** Numbers per volume window in a VolumeStore: a 4-number header, then 30 (day, volume) buckets. */
+export const VOLUME_REGION = 64;
+/** Header: the day the memo holds the sum for (NaN: none), that sum, the day and bucket of the last add() (NaN: none). */
+const V_SUM_DAY = 0;
+const V_SUM = 1;
+const V_ADD_DAY = 2;
+const V_ADD_INDEX = 3;
+const V_BUCKETS = 4;
+
+/**
+ * Every user's 30-day trailing volumes, one window per (user, asset) that ever traded, as
+ * regions of one Float64Array (window w at data[w * VOLUME_REGION ..]). A window used to be an
+ * object with two arrays: a trade touched five or six scattered objects per user to add its
+ * volume and read the fee tier, and with many users each of them was a cache miss. Here an add
+ * touches the header (the memo) and one bucket, both in one 512-byte region.
+ */
+export class VolumeStore {
+  data = new Float64Array(VOLUME_REGION * 64);
+  /** Set by the engine while a window's TradeVolumeChanged is due at the end of the command. */
+  pending = new Uint8Array(64);
+  /** Windows in use (ids 0 .. count - 1). */
+  count = 0;
+
+  /** A new, empty window's id. */
+  create(): number {
+    if ((this.count + 1) * VOLUME_REGION > this.data.length) {
+      const data = new Float64Array(this.data.length * 2);
+      data.set(this.data);
+      this.data = data;
+      const pending = new Uint8Array(this.pending.length * 2);
+      pending.set(this.pending);
+      this.pending = pending;
     }
-    this.vol[this.addIndex]! += amount;
-    if (d === this.sumDay) {
-      // The bucket written holds day d. Whatever it held before was day d (in the sum) or another
-      // day with the same residue, which lies outside d's 30 days (not in the sum): the sum grows
-      // by exactly `amount` either way.
-      const s = this.sumValue + amount;
-      if (s <= MAX_SAFE) this.sumValue = s;
-      else this.sumDay = NaN;
+    const w = this.count++;
+    const d = this.data;
+    const o = w * VOLUME_REGION;
+    d[o + V_SUM_DAY] = NaN;
+    d[o + V_SUM] = 0;
+    d[o + V_ADD_DAY] = NaN;
+    d[o + V_ADD_INDEX] = 0;
+    for (let i = 0; i < VOLUME_BUCKETS; i++) {
+      d[o + V_BUCKETS + 2 * i] = -1;
+      d[o + V_BUCKETS + 2 * i + 1] = 0;
+    }
+    return w;
+  }
+
+  /** Adds a non-negative integer amount at timeUs to window w. */
+  add(w: number, timeUs: number, amount: number): void {
+    const d = this.data;
+    const o = w * VOLUME_REGION;
+    const day = Math.floor(timeUs / DAY_US);
+    if (day !== d[o + V_ADD_DAY]) {
+      const i = bucketOf(day);
+      const b = o + V_BUCKETS + 2 * i;
+      if (d[b] !== day) {
+        d[b] = day;
+        d[b + 1] = 0;
+      }
+      d[o + V_ADD_DAY] = day;
+      d[o + V_ADD_INDEX] = i;
+    }
+    d[o + V_BUCKETS + 2 * d[o + V_ADD_INDEX]! + 1]! += amount;
+    if (day === d[o + V_SUM_DAY]) {
+      // The bucket written holds day `day`. Whatever it held before was that day (in the sum) or
+      // another day with the same residue, which lies outside the memo's 30 days (not in the
+      // sum): the sum grows by exactly `amount` either way. Only a sum of at most MAX_SAFE is
+      // kept: every partial sum is then exact in either order of addition, so the memo equals a
+      // fresh sum bit for bit.
+      const s = d[o + V_SUM]! + amount;
+      if (s <= MAX_SAFE) d[o + V_SUM] = s;
+      else d[o + V_SUM_DAY] = NaN;
     } else {
       // A write on another day may overwrite a bucket inside the memo's 30 days.
-      this.sumDay = NaN;
+      d[o + V_SUM_DAY] = NaN;
     }
   }
 
-  /** Sum of the buckets within the 30 days ending at timeUs. */
-  sum(timeUs: number): number {
-    const d = Math.floor(timeUs / DAY_US);
-    if (d === this.sumDay) return this.sumValue;
+  /** Window w's sum of the buckets within the 30 days ending at timeUs (memoised: fee tiers read it on every trade). */
+  sum(w: number, timeUs: number): number {
+    const d = this.data;
+    const o = w * VOLUME_REGION;
+    const day = Math.floor(timeUs / DAY_US);
+    if (day === d[o + V_SUM_DAY]) return d[o + V_SUM]!;
     let s = 0;
     for (let i = 0; i < VOLUME_BUCKETS; i++) {
-      const bd = this.day[i]!;
-      if (bd > d - VOLUME_BUCKETS && bd <= d) s += this.vol[i]!;
+      const bd = d[o + V_BUCKETS + 2 * i]!;
+      if (bd > day - VOLUME_BUCKETS && bd <= day) s += d[o + V_BUCKETS + 2 * i + 1]!;
     }
-    // Only for d >= 0: add() on a negative day writes outside the 30 buckets this loop reads.
-    if (d >= 0 && s <= MAX_SAFE) {
-      this.sumDay = d;
-      this.sumValue = s;
+    if (s <= MAX_SAFE) {
+      d[o + V_SUM_DAY] = day;
+      d[o + V_SUM] = s;
     }
     return s;
   }
 
-  serialize(): [number, number][] {
+  /** Window w's non-empty buckets as [day, volume], by day. */
+  serialize(w: number): [number, number][] {
+    const d = this.data;
+    const o = w * VOLUME_REGION;
     const out: [number, number][] = [];
-    for (let i = 0; i < VOLUME_BUCKETS; i++) if (this.day[i]! >= 0) out.push([this.day[i]!, this.vol[i]!]);
+    for (let i = 0; i < VOLUME_BUCKETS; i++) {
+      const day = d[o + V_BUCKETS + 2 * i]!;
+      if (day >= 0) out.push([day, d[o + V_BUCKETS + 2 * i + 1]!]);
+    }
     return out.sort((a, b) => a[0] - b[0]);
   }
 
-  static restore(buckets: [number, number][]): VolumeWindow {
-    const w = new VolumeWindow();
-    for (const [d, v] of buckets) {
-      const i = d % VOLUME_BUCKETS;
-      w.day[i] = d;
-      w.vol[i] = v;
+  /** A new window holding these buckets (no memo: its first sum is computed). */
+  restore(buckets: [number, number][]): number {
+    const w = this.create();
+    const d = this.data;
+    const o = w * VOLUME_REGION;
+    for (const [day, v] of buckets) {
+      const b = o + V_BUCKETS + 2 * bucketOf(day);
+      d[b] = day;
+      d[b + 1] = v;
     }
     return w;
   }

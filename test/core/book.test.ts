@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { gcd, mulDivCeil, mulDivFloor, mulDivRem } from '../../src/core/arith.js';
 import { FastBook, NO_ORDER, OrderPool, type Book } from '../../src/core/book.js';
 import { Prng } from '../../src/core/prng.js';
-import { TradeWindow, VolumeWindow } from '../../src/core/window.js';
+import { TradeWindow, VolumeStore } from '../../src/core/window.js';
 import { NaiveBook } from './naive-book.js';
 
 type BookOp = { k: 'insert'; bid: boolean; price: number; q: number } | { k: 'remove'; pick: number } | { k: 'reduce'; pick: number; by: number };
@@ -184,24 +184,36 @@ test('TradeWindow: 24 h of minute buckets, serialise/restore keeps the logical s
   assert.deepEqual([w.lowest, w.highest, w.volume, w.total], [null, null, 0, 0]);
 });
 
-test('VolumeWindow: 30 days of day buckets', () => {
+test('VolumeStore: 30 days of day buckets per window, windows independent', () => {
   const DAY = 86_400_000_000;
-  const v = new VolumeWindow();
-  v.add(0, 5);
-  v.add(DAY - 1, 6);
-  v.add(10 * DAY, 7);
-  assert.equal(v.sum(10 * DAY), 18);
-  assert.equal(v.sum(29 * DAY + DAY - 1), 18);
-  assert.equal(v.sum(30 * DAY), 7);
-  assert.equal(v.sum(40 * DAY), 0);
-  v.add(30 * DAY, 1); // reuses day 0's bucket
-  assert.equal(v.sum(30 * DAY), 8);
-  const r = VolumeWindow.restore(v.serialize());
-  assert.equal(r.sum(30 * DAY), 8);
-  assert.deepEqual(r.serialize(), v.serialize());
+  const store = new VolumeStore();
+  const other = store.create();
+  const v = store.create();
+  store.add(other, 0, 1_000);
+  store.add(v, 0, 5);
+  store.add(v, DAY - 1, 6);
+  store.add(v, 10 * DAY, 7);
+  assert.equal(store.sum(v, 10 * DAY), 18);
+  assert.equal(store.sum(v, 29 * DAY + DAY - 1), 18);
+  assert.equal(store.sum(v, 30 * DAY), 7);
+  assert.equal(store.sum(v, 40 * DAY), 0);
+  store.add(v, 30 * DAY, 1); // reuses day 0's bucket
+  assert.equal(store.sum(v, 30 * DAY), 8);
+  const r = store.restore(store.serialize(v));
+  assert.equal(store.sum(r, 30 * DAY), 8);
+  assert.deepEqual(store.serialize(r), store.serialize(v));
+  assert.equal(store.sum(other, 0), 1_000);
+  // Past the initial capacity: the store grows and every window keeps its buckets.
+  const many = Array.from({ length: 300 }, (_, i) => {
+    const w = store.create();
+    store.add(w, i * DAY, i + 1);
+    return w;
+  });
+  many.forEach((w, i) => assert.deepEqual(store.serialize(w), [[i, i + 1]]));
+  assert.equal(store.sum(v, 30 * DAY), 8);
 });
 
-test('VolumeWindow: the memoised sum always equals a fresh sum of the buckets', () => {
+test('VolumeStore: the memoised sum always equals a fresh sum of the buckets', () => {
   const DAY = 86_400_000_000;
   type Step = { dt: number; amount: number; query: boolean };
   const stepArb: fc.Arbitrary<Step> = fc.record({
@@ -211,14 +223,15 @@ test('VolumeWindow: the memoised sum always equals a fresh sum of the buckets', 
   });
   fc.assert(
     fc.property(fc.array(stepArb, { maxLength: 80 }), (steps) => {
-      const v = new VolumeWindow();
+      const store = new VolumeStore();
+      const v = store.create();
       let t = 5 * DAY;
       for (const s of steps) {
         t = Math.max(0, t + s.dt);
-        if (s.query) v.sum(t + s.amount % (3 * DAY)); // fills the memo, possibly for another day
-        v.add(t, s.amount);
+        if (s.query) store.sum(v, t + (s.amount % (3 * DAY))); // fills the memo, possibly for another day
+        store.add(v, t, s.amount);
         // A restored window has no memo: its sum is computed from the buckets.
-        assert.equal(v.sum(t), VolumeWindow.restore(v.serialize()).sum(t));
+        assert.equal(store.sum(v, t), store.sum(store.restore(store.serialize(v)), t));
       }
     }),
     { numRuns: 300 },
