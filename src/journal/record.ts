@@ -507,6 +507,54 @@ export function encodeCommand(cmd: object, seq: number, time: number, buf: Uint8
 }
 
 function decodePlace(buf: Uint8Array, dv: DataView, base: number, start: number, end: number, present: number, nulls: number): Command {
+  // The common shapes as one object literal each (one allocation, every member in-object, the
+  // same member order as below); anything else, including a malformed length, takes the general path.
+  const f = start + BINARY_HEADER_BYTES;
+  if (nulls === 0) {
+    const a = base + f;
+    if (present === 0x7b && end === f + 48) {
+      // A limit order: userId, sessionId, base, counter, quantity, price.
+      return {
+        seq: dv.getFloat64(base + start + 5, true),
+        time: dv.getFloat64(base + start + 13, true),
+        type: 'PlaceOrder',
+        userId: dv.getFloat64(a, true),
+        sessionId: dv.getFloat64(a + 8, true),
+        base: dv.getFloat64(a + 16, true),
+        counter: dv.getFloat64(a + 24, true),
+        quantity: dv.getFloat64(a + 32, true),
+        price: dv.getFloat64(a + 40, true),
+      } as unknown as Command;
+    }
+    if (present === 0x3b && end === f + 40) {
+      // A market order: no price.
+      return {
+        seq: dv.getFloat64(base + start + 5, true),
+        time: dv.getFloat64(base + start + 13, true),
+        type: 'PlaceOrder',
+        userId: dv.getFloat64(a, true),
+        sessionId: dv.getFloat64(a + 8, true),
+        base: dv.getFloat64(a + 16, true),
+        counter: dv.getFloat64(a + 24, true),
+        quantity: dv.getFloat64(a + 32, true),
+      } as unknown as Command;
+    }
+    if (present === 0x7f && end === f + 56) {
+      // A limit order with a tonce.
+      return {
+        seq: dv.getFloat64(base + start + 5, true),
+        time: dv.getFloat64(base + start + 13, true),
+        type: 'PlaceOrder',
+        userId: dv.getFloat64(a, true),
+        sessionId: dv.getFloat64(a + 8, true),
+        tonce: dv.getFloat64(a + 16, true),
+        base: dv.getFloat64(a + 24, true),
+        counter: dv.getFloat64(a + 32, true),
+        quantity: dv.getFloat64(a + 40, true),
+        price: dv.getFloat64(a + 48, true),
+      } as unknown as Command;
+    }
+  }
   if ((nulls & ~4) !== 0) throw new Error('bad null bit in binary record');
   const o: Record<string, unknown> = { seq: dv.getFloat64(base + start + 5, true), time: dv.getFloat64(base + start + 13, true), type: 'PlaceOrder' };
   let p = start + BINARY_HEADER_BYTES;
@@ -572,8 +620,28 @@ function decodePlace(buf: Uint8Array, dv: DataView, base: number, start: number,
 
 function decodeCancel(dv: DataView, base: number, start: number, end: number, present: number, nulls: number): Command {
   if (nulls !== 0) throw new Error('bad null bit in binary record');
-  const o: Record<string, unknown> = { seq: dv.getFloat64(base + start + 5, true), time: dv.getFloat64(base + start + 13, true), type: 'CancelOrder' };
   let p = start + BINARY_HEADER_BYTES;
+  // The common shapes as one object literal each (see decodePlace).
+  if (present === 3 && end === p + 16) {
+    return {
+      seq: dv.getFloat64(base + start + 5, true),
+      time: dv.getFloat64(base + start + 13, true),
+      type: 'CancelOrder',
+      userId: dv.getFloat64(base + p, true),
+      id: dv.getFloat64(base + p + 8, true),
+    } as unknown as Command;
+  }
+  if (present === 7 && end === p + 24) {
+    return {
+      seq: dv.getFloat64(base + start + 5, true),
+      time: dv.getFloat64(base + start + 13, true),
+      type: 'CancelOrder',
+      userId: dv.getFloat64(base + p, true),
+      id: dv.getFloat64(base + p + 8, true),
+      tonce: dv.getFloat64(base + p + 16, true),
+    } as unknown as Command;
+  }
+  const o: Record<string, unknown> = { seq: dv.getFloat64(base + start + 5, true), time: dv.getFloat64(base + start + 13, true), type: 'CancelOrder' };
   if (p + 8 * (((present & 1) + ((present >>> 1) & 1) + ((present >>> 2) & 1)) | 0) !== end) throw new Error('binary record length does not match its fields');
   if (present & 1) {
     o.userId = dv.getFloat64(base + p, true);

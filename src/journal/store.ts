@@ -13,7 +13,7 @@ import { decodeCommand } from './record.js';
 import { atomicWriteFile, atomicWriteFileSync, exists, fsyncDir } from './fsutil.js';
 import type { Machine, MachineKind } from './machine.js';
 import { resolveOptions, type RecoveryReport, type StoreOptions } from './options.js';
-import { SegmentWriter, scanSegment, listSegments, type SegmentInfo, type SegmentScan } from './segment.js';
+import { SegmentReadBuffer, SegmentWriter, listSegments, readSegment, type SegmentInfo, type SegmentScan } from './segment.js';
 import { listSnapshots, readSnapshot, type SnapshotFile } from './snapshot.js';
 
 export const LOCK_FILE = 'LOCK';
@@ -135,6 +135,7 @@ async function replay(segments: SegmentInfo[], baseSeq: number, baseTime: number
     throw new CorruptionError(s.rel, 0, `journal starts at seq ${s.firstSeq} but the state is at seq ${baseSeq}: commands ${baseSeq + 1}..${s.firstSeq - 1} are missing`);
   }
   const out: EngineEvent[] = [];
+  const rb = new SegmentReadBuffer();
   let expected = segments[start]!.firstSeq;
   for (let i = start; i < segments.length; i++) {
     const seg = segments[i]!;
@@ -148,8 +149,7 @@ async function replay(segments: SegmentInfo[], baseSeq: number, baseTime: number
           : `segment starts at seq ${seg.firstSeq} but the previous one already reaches seq ${expected - 1}`,
       );
     }
-    const buf = await fsp.readFile(seg.file);
-    const scan = scanSegment(buf, seg.rel, o.tornTail && isLast, seg.firstSeq, (seq, b, s, e, off) => {
+    const scan = await readSegment(seg.file, seg.rel, o.tornTail && isLast, seg.firstSeq, (seq, b, s, e, off) => {
       if (seq <= baseSeq) return;
       let cmd: Command;
       try {
@@ -158,7 +158,7 @@ async function replay(segments: SegmentInfo[], baseSeq: number, baseTime: number
         throw new CorruptionError(seg.rel, off, `record seq ${seq}: ${(err as Error).message}`);
       }
       if (cmd.seq !== seq) throw new CorruptionError(seg.rel, off, `record carries seq ${String(cmd.seq)} where seq ${seq} belongs`);
-      out.length = 0;
+      if (out.length !== 0) out.length = 0;
       try {
         machine.apply(cmd, out);
       } catch (err) {
@@ -168,7 +168,7 @@ async function replay(segments: SegmentInfo[], baseSeq: number, baseTime: number
       res.lastSeq = seq;
       res.lastTime = cmd.time;
       o.afterApply?.(seq);
-    });
+    }, rb);
     expected = seg.firstSeq + scan.count;
     if (isLast) res.last = { seg, scan };
   }

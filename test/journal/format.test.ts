@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { crc32c } from '../../src/journal/crc32c.js';
 import { CorruptionError } from '../../src/journal/errors.js';
 import { SEGMENT_HEADER_BYTES, encodeRecord, encodeSegmentHeader, parseSeqName, seqName } from '../../src/journal/format.js';
 import { jsonPieces } from '../../src/journal/json-stream.js';
-import { scanSegment } from '../../src/journal/segment.js';
+import { SCAN_CHUNK_RECORDS, SegmentReadBuffer, readSegment, scanSegment, type SegmentScan } from '../../src/journal/segment.js';
+import { tmpDir } from './helpers.js';
 
 describe('CRC-32C', () => {
   it('matches the standard check values', () => {
@@ -161,5 +164,85 @@ describe('segment format', () => {
     assert.throws(() => scanSegment(v3, 'j', true, 5), /unsupported journal format version 3 .* at byte offset 8/);
     // Versions 1 (JSON records only) and 2 both read.
     for (const version of [1, 2]) assert.equal(scanSegment(Buffer.concat([encodeSegmentHeader(5, version), ...cmds.map((p) => encodeRecord(p))]), 'j', false, 5).version, version);
+  });
+});
+
+describe('reading a segment file piecewise', () => {
+  // Records of every size class: tiny, around the piece sizes below, and larger than a piece.
+  const payload = (i: number): string => {
+    const pad = [0, 3, 20, 60, 150, 700][i % 6]!;
+    return JSON.stringify({ seq: 5 + i, p: 'x'.repeat(pad + (i % 5)) });
+  };
+  const build = (count: number): Buffer => Buffer.concat([encodeSegmentHeader(5), ...Array.from({ length: count }, (_, i) => encodeRecord(payload(i)))]);
+
+  type Outcome = { scan: SegmentScan; seen: string[] } | { error: string; name: string; offset: unknown };
+  const outcome = async (f: (visit: (seq: number, b: Buffer, s: number, e: number, off: number) => void) => SegmentScan | Promise<SegmentScan>): Promise<Outcome> => {
+    const seen: string[] = [];
+    try {
+      const scan = await f((seq, b, s, e, off) => seen.push(`${seq}@${off}:${b.toString('utf8', s, e)}`));
+      return { scan, seen };
+    } catch (e) {
+      return { error: (e as Error).message, name: (e as Error).name, offset: (e as { offset?: unknown }).offset };
+    }
+  };
+  const compare = async (file: string, b: Buffer, torn: boolean, pieces: number[]): Promise<void> => {
+    fs.writeFileSync(file, b);
+    const expected = await outcome((v) => scanSegment(b, 'j', torn, 5, v));
+    for (const piece of pieces) {
+      const got = await outcome((v) => readSegment(file, 'j', torn, 5, v, new SegmentReadBuffer(piece)));
+      assert.deepEqual(got, expected, `piece ${piece}, ${b.length} bytes, torn ${torn}`);
+    }
+  };
+
+  it('visits, returns and throws exactly what scanSegment does on the whole file', async (t) => {
+    const file = path.join(tmpDir(t), 'seg');
+    const whole = build(14);
+    const pieces = [16, 37, 64, 100, 1 << 20];
+    for (const torn of [true, false]) {
+      await compare(file, whole, torn, pieces);
+      // Cuts (a torn tail, or an incomplete header): every byte near the start and the end, and
+      // a stride through the middle.
+      for (let cut = 0; cut < whole.length; cut += cut < 80 || cut > whole.length - 200 ? 1 : 13) {
+        await compare(file, whole.subarray(0, cut), torn, torn ? [16, 100, 1 << 20] : [37]);
+      }
+      // Zeros where the last appends should be.
+      await compare(file, Buffer.concat([whole, Buffer.alloc(70)]), torn, pieces);
+    }
+    // Damage anywhere: every byte flipped in turn (header, lengths, CRCs, payloads).
+    for (let at = 0; at < whole.length; at += at < 60 ? 1 : 5) {
+      const b = Buffer.from(whole);
+      b[at] ^= 0x21;
+      await compare(file, b, at % 2 === 0, [16, 64, 1 << 20]);
+    }
+  });
+
+  it('gives the event loop a turn between pieces', async (t) => {
+    const file = path.join(tmpDir(t), 'seg');
+    fs.writeFileSync(file, build(30));
+    let turns = 0;
+    let done = false;
+    const spin = (): void => {
+      turns++;
+      if (!done) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const scan = await readSegment(file, 'j', false, 5, undefined, new SegmentReadBuffer(256));
+    done = true;
+    assert.equal(scan.count, 30);
+    assert.ok(turns >= 3, `${turns} turns`);
+  });
+
+  it('carries more records than one scan step, and records larger than a piece', async (t) => {
+    const file = path.join(tmpDir(t), 'seg');
+    const big = build(SCAN_CHUNK_RECORDS * 2 + 7);
+    await compare(file, big, true, [64, 1000, 1 << 20]);
+    const cut = big.subarray(0, big.length - 3);
+    await compare(file, cut, true, [64, 1 << 20]);
+    await compare(file, cut, false, [64]);
+    const damaged = Buffer.from(big);
+    damaged[Math.floor(big.length * 0.7)] ^= 1;
+    await compare(file, damaged, true, [64, 1 << 20]);
+    const huge = Buffer.concat([encodeSegmentHeader(5), encodeRecord(JSON.stringify({ seq: 5, p: 'y'.repeat(5000) })), encodeRecord('{"seq":6}')]);
+    await compare(file, huge, true, [16, 1000]);
   });
 });

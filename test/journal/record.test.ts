@@ -43,6 +43,8 @@ const EXAMPLES: UnstampedCommand[] = [
   { type: 'PlaceOrder', userId: 1, sessionId: 5, tonce: null, base: 0xf800, counter: 0xff03, quantity: -100, price: 1, persist: false, postOnly: true },
   { type: 'PlaceOrder', userId: 2, sessionId: 5, tonce: 7, base: 1, counter: 2, total: 123_456_789, persist: 'fill_or_kill', postOnly: false, clientOrderId: '' },
   { type: 'PlaceOrder', userId: 2, sessionId: 5, base: 1, counter: 2, quantity: 0.5 },
+  { type: 'PlaceOrder', userId: 3, sessionId: 4, base: 1, counter: 2, quantity: -7, price: 9 },
+  { type: 'PlaceOrder', userId: 3, sessionId: 4, tonce: 11, base: 1, counter: 2, quantity: 7, price: 9 },
   { type: 'PlaceOrder', userId: 2, sessionId: 5, base: 1, counter: 2, quantity: 1, clientOrderId: 'x'.repeat(300) },
   { type: 'ModifyOrder', userId: 1, id: 9, tonce: 3, quantityDelta: -5, price: 77, postOnly: true },
   { type: 'ModifyOrder', userId: 1 },
@@ -82,6 +84,32 @@ describe('record encoding', () => {
       const generic = decodeBinary(buf, 3, end, false);
       assert.deepEqual(Object.keys(generic), Object.keys(back));
       assert.deepEqual(generic, back);
+    }
+  });
+
+  it('decodes a malformed record of a common shape with the same error as the table-driven decoder', () => {
+    const shapes: UnstampedCommand[] = [
+      { type: 'PlaceOrder', userId: 3, sessionId: 4, base: 1, counter: 2, quantity: -7, price: 9 },
+      { type: 'PlaceOrder', userId: 3, sessionId: 4, tonce: 11, base: 1, counter: 2, quantity: 7, price: 9 },
+      { type: 'PlaceOrder', userId: 2, sessionId: 5, base: 1, counter: 2, quantity: 0.5 },
+      { type: 'CancelOrder', userId: 1, id: 9 },
+      { type: 'CancelOrder', userId: 1, id: 1, tonce: 2 },
+    ];
+    const errorOf = (f: () => unknown): string => {
+      try {
+        f();
+        return 'no error';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    for (const cmd of shapes) {
+      const { buf, end } = encode(cmd);
+      for (const e of [end - 9, end - 1, end + 1, end + 8]) {
+        const fast = errorOf(() => decodeBinary(buf, 3, e));
+        assert.notEqual(fast, 'no error', `${cmd.type} cut to ${e - 3} bytes`);
+        if (cmd.type === 'PlaceOrder') assert.equal(fast, errorOf(() => decodeBinary(buf, 3, e, false)), `${cmd.type} cut to ${e - 3} bytes`);
+      }
     }
   });
 
