@@ -79,14 +79,19 @@ function isShallow(v: unknown): boolean {
   return true;
 }
 
+/** Replaces a typed array's text: the JSON text to write in its place, or undefined for the default. */
+export type TypedArrayHook = (v: ArrayBufferView) => string | undefined;
+
 /** `v` has had its toJSON applied already. */
-function* walk(v: unknown): Generator<string, void, undefined> {
+function* walk(v: unknown, typed: TypedArrayHook | undefined): Generator<string, void, undefined> {
   if (v === null || typeof v !== 'object') {
     yield JSON.stringify(v) ?? 'null';
     return;
   }
   if (isTypedArray(v)) {
-    yield* walkTyped(v);
+    const text = typed?.(v as unknown as ArrayBufferView);
+    if (text !== undefined) yield text;
+    else yield* walkTyped(v);
     return;
   }
   if (Array.isArray(v)) {
@@ -119,7 +124,7 @@ function* walk(v: unknown): Generator<string, void, undefined> {
       if (i > 0) yield ',';
       const el = resolveToJson(v[i], String(i));
       if (isOmitted(el)) yield 'null';
-      else yield* walk(el);
+      else yield* walk(el, typed);
       i++;
     }
     yield ']';
@@ -140,13 +145,16 @@ function* walk(v: unknown): Generator<string, void, undefined> {
     if (isOmitted(el)) continue;
     yield (first ? '' : ',') + JSON.stringify(k) + ':';
     first = false;
-    yield* walk(el);
+    yield* walk(el, typed);
   }
   yield '}';
 }
 
-/** The JSON text of `value` in pieces; join('') === JSON.stringify(value) for JSON-safe data. */
-export function jsonPieces(value: unknown): Generator<string, void, undefined> {
+/**
+ * The JSON text of `value` in pieces; join('') === JSON.stringify(value) for JSON-safe data.
+ * `typed` may write a typed array some other way (a snapshot stores Float64Arrays as binary).
+ */
+export function jsonPieces(value: unknown, typed?: TypedArrayHook): Generator<string, void, undefined> {
   const v = resolveToJson(value, '');
-  return isOmitted(v) ? (function* () {})() : walk(v);
+  return isOmitted(v) ? (function* () {})() : walk(v, typed);
 }
