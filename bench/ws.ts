@@ -13,8 +13,13 @@
 //       the previous acknowledgement arrived. commands_per_s = acknowledgements received during
 //       the measured window (--seconds, after a 2 s warm-up) / window; p50/p99/p999 = time from
 //       sending a command to receiving its acknowledgement, over every acknowledgement in the
-//       window. saturation_inflight says which --inflight was used.
+//       window. saturation_inflight says which --inflight was used. The command loops of this
+//       phase and the fixed-rate one use RawConn: frames written straight to the socket and
+//       replies read without ws or JSON.parse, since the client's CPU comes out of the same 2 cores.
 //   server_cpu_us_per_cmd   server CPU (user + system, all its threads) in the window / acks;
+//   server_sys_cpu_us_per_cmd   the kernel (system) part of it: socket reads/writes, fdatasync;
+//   client_cpu_us_per_cmd, client_sys_cpu_us_per_cmd   the same for the client process (the two
+//       share the 2 cores: their sum bounds commands_per_s at ~2e6 / (server + client));
 //   server_main_thread_cpu_us_per_cmd   the same for the event-loop thread alone (/proc, Linux);
 //   server_loop_delay_p99_ms / _max_ms  the server's event-loop delay in the window;
 //   server_cmds_per_fsync, server_fsync_mean_ms  journal group-commit size and fdatasync time.
@@ -31,7 +36,8 @@
 //       commands in flight (pipelining with tags, as the protocol allows). Latency is measured from the command's scheduled time (not from when the client
 //       got round to sending it, so a late client does not hide latency) to its acknowledgement.
 //       rate_achieved_per_s = acknowledgements in the window / window. rate_client_loop_delay_p99_ms
-//       is the client process's own event-loop delay: latency it adds on top of the server's.
+//       is the client process's own event-loop delay: latency it adds on top of the server's;
+//       rate_client_cpu_us_per_cmd its CPU time in the window / acks.
 //
 // Fan-out phase (--phases fanout):
 //   fanout_p99_ms           1,000 WatchOrders subscribers while the book changes 2,000 times/s:
@@ -47,7 +53,12 @@
 //
 // Usage: node --expose-gc dist/bench/ws.js [--seconds 10] [--idle 10000] [--subscribers 1000]
 //        [--rate 2000] [--connections 100] [--inflight 1] [--cmd-rate 10000]
-//        [--phases latency,rate,fanout,idle]
+//        [--phases latency,rate,fanout,idle] [--ops N]
+//   --ops N: the saturation phase runs a fixed amount of work instead of a timed window: every
+//   loop sends N PlaceOrder/CancelOrder pairs as warm-up, then exactly N pairs measured. For A/B
+//   comparisons by instruction count, where time means nothing under valgrind:
+//     WS_BENCH_CALLGRIND=1 valgrind --tool=callgrind --instr-atstart=no node dist/bench/ws.js \
+//       --phases latency --ops 40      (the server's instructions in the measured window only)
 import { fork, execSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -74,7 +85,7 @@ interface Cred {
 }
 
 type ChildTask =
-  | { kind: 'latency'; url: string; users: Cred[]; inflight: number; warmupMs: number; measureMs: number }
+  | { kind: 'latency'; url: string; users: Cred[]; inflight: number; warmupMs: number; measureMs: number; ops: number }
   | { kind: 'rate'; url: string; users: Cred[]; rate: number; warmupMs: number; measureMs: number }
   | { kind: 'fanout'; url: string; driver: Cred; subscribers: number; measuring: number; rate: number; warmupMs: number; measureMs: number }
   | { kind: 'idle'; url: string; users: Cred[]; count: number };
@@ -165,6 +176,114 @@ class BenchConn {
     });
     if (r.error_code !== 0) throw new Error(`authentication failed: ${JSON.stringify(r)}`);
   }
+
+  /**
+   * Takes the TCP socket over from `ws` (once nothing is in flight): see RawConn. The server
+   * cannot tell the difference; this client spends far less CPU per command than `ws` + JSON.
+   */
+  raw(): RawConn {
+    return new RawConn(this.ws, this.tag);
+  }
+}
+
+/** What the command loops read from a reply: tag, error_code, id; the whole reply on an error. */
+interface Reply {
+  tag: number;
+  error_code: number;
+  id?: number;
+  [k: string]: unknown;
+}
+
+/**
+ * The command loops' client, straight on the socket (the client shares the 2 cores with the
+ * server, so its cost per command bounds what the benchmark can show). Sends each command as one
+ * complete masked text frame (mask key 0: the server unmasks exactly as with any other key) in
+ * one write; reads the server's unmasked frames itself, skips notices without decoding them, and
+ * reads tag, error_code and id out of a reply's bytes (a failed reply is parsed as JSON in full).
+ */
+class RawConn {
+  private readonly pending = new Map<number, (m: Reply) => void>();
+  private readonly sock: Socket;
+  private rest: Buffer | undefined;
+
+  constructor(
+    readonly ws: WebSocket,
+    private tag: number,
+  ) {
+    const sock = (ws as unknown as { _socket: Socket })._socket;
+    sock.removeAllListeners('data');
+    sock.on('data', (b: Buffer) => this.onData(b));
+    this.sock = sock;
+  }
+
+  callJson(fields: string): Promise<Reply> {
+    const tag = ++this.tag;
+    return new Promise((resolve) => {
+      this.pending.set(tag, resolve);
+      const text = `{"tag":${tag},${fields}}`;
+      const len = text.length; // ASCII
+      const head = len < 126 ? String.fromCharCode(0x81, 0x80 | len) : String.fromCharCode(0x81, 0x80 | 126, len >>> 8, len & 0xff);
+      this.sock.write(head + '\0\0\0\0' + text, 'latin1');
+    });
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+
+  private onData(chunk: Buffer): void {
+    let b = chunk;
+    if (this.rest !== undefined) {
+      b = Buffer.concat([this.rest, chunk]);
+      this.rest = undefined;
+    }
+    let at = 0;
+    const n = b.length;
+    while (at + 2 <= n) {
+      let len = b[at + 1]! & 0x7f;
+      let p = at + 2;
+      if (len === 126) {
+        if (p + 2 > n) break;
+        len = b.readUInt16BE(p);
+        p += 2;
+      } else if (len === 127) {
+        if (p + 8 > n) break;
+        len = Number(b.readBigUInt64BE(p));
+        p += 8;
+      }
+      if (p + len > n) break;
+      const op = b[at]! & 0x0f;
+      if (op === 1 && b[p + 2] === 116 /* {"tag" */) this.reply(b, p, p + len);
+      // Anything else (notices, control frames) is not the command loops' business.
+      at = p + len;
+    }
+    if (at < n) this.rest = b.subarray(at);
+  }
+
+  /** {"tag":T,"error_code":E[,"id":I…]} in b[p, end). */
+  private reply(b: Buffer, p: number, end: number): void {
+    let i = p + 7; // after {"tag":
+    let tag = 0;
+    for (let c = b[i]!; c >= 48 && c <= 57; c = b[++i]!) tag = tag * 10 + c - 48;
+    const cb = this.pending.get(tag);
+    if (cb === undefined) return;
+    this.pending.delete(tag);
+    i += 14; // ,"error_code":
+    let code = 0;
+    for (let c = b[i]!; c >= 48 && c <= 57; c = b[++i]!) code = code * 10 + c - 48;
+    if (code !== 0) {
+      cb(JSON.parse(b.toString('utf8', p, end)) as Reply);
+      return;
+    }
+    const r: Reply = { tag, error_code: 0 };
+    if (b[i] === 44 && b[i + 2] === 105 && b[i + 3] === 100 && b[i + 4] === 34 /* ,"id" */) {
+      i += 6;
+      let id = 0;
+      for (let c = b[i]!; c >= 48 && c <= 57 && i < end; c = b[++i]!) id = id * 10 + c - 48;
+      r.id = id;
+    }
+    cb(r);
+  }
 }
 
 /** PlaceOrder of 100 units at `price` (a bid below the mid: nothing ever matches), as JSON fields. */
@@ -189,6 +308,19 @@ function mark(m: 'start' | 'end'): void {
   process.send!({ mark: m });
 }
 
+/** Resolves when the parent says the measured window may begin (it answers every 'start' mark). */
+function go(): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (m: unknown): void => {
+      if ((m as { go?: boolean }).go === true) {
+        process.off('message', on);
+        resolve();
+      }
+    };
+    process.on('message', on);
+  });
+}
+
 async function openAuthenticated(url: string, users: Cred[]): Promise<BenchConn[]> {
   return Promise.all(
     users.map(async (u) => {
@@ -200,59 +332,89 @@ async function openAuthenticated(url: string, users: Cred[]): Promise<BenchConn[
 }
 
 async function childLatency(t: Extract<ChildTask, { kind: 'latency' }>): Promise<unknown> {
-  const conns = await openAuthenticated(t.url, t.users);
+  const conns = (await openAuthenticated(t.url, t.users)).map((c) => c.raw());
   const lat: number[] = [];
   let measuring = false;
   let stop = false;
   let count = 0;
-  const loops = conns.flatMap((c, i) =>
-    Array.from({ length: t.inflight }, async () => {
-      // Bids below the mid at a price of their own: nothing ever matches.
-      const place = placeOrderJson(MID - (i + 1) * TICK);
-      while (!stop) {
-        let t0 = performance.now();
-        const r = await c.callJson(place);
-        let t1 = performance.now();
-        if (measuring) {
-          lat.push(t1 - t0);
-          count++;
-        }
-        if (r.error_code !== 0) throw new Error(`PlaceOrder failed: ${JSON.stringify(r)}`);
-        t0 = performance.now();
-        const r2 = await c.callJson(`"method":"CancelOrder","id":${r.id as number}`);
-        t1 = performance.now();
-        if (measuring) {
-          lat.push(t1 - t0);
-          count++;
-        }
-        if (r2.error_code !== 0) throw new Error(`CancelOrder failed: ${JSON.stringify(r2)}`);
-      }
-    }),
-  );
-  await sleep(t.warmupMs);
-  measuring = true;
-  mark('start');
-  const start = performance.now();
-  await sleep(t.measureMs);
+  /** Every connection runs `inflight` loops of PlaceOrder/CancelOrder pairs: `pairs` each, or until `stop`. */
+  const run = (pairs: number): Promise<void[]> =>
+    Promise.all(
+      conns.flatMap((c, i) =>
+        Array.from({ length: t.inflight }, async () => {
+          // Bids below the mid at a price of their own: nothing ever matches.
+          const place = placeOrderJson(MID - (i + 1) * TICK);
+          for (let n = 0; pairs > 0 ? n < pairs : !stop; n++) {
+            let t0 = performance.now();
+            const r = await c.callJson(place);
+            let t1 = performance.now();
+            if (measuring) {
+              lat.push(t1 - t0);
+              count++;
+            }
+            if (r.error_code !== 0) throw new Error(`PlaceOrder failed: ${JSON.stringify(r)}`);
+            t0 = performance.now();
+            const r2 = await c.callJson(`"method":"CancelOrder","id":${r.id as number}`);
+            t1 = performance.now();
+            if (measuring) {
+              lat.push(t1 - t0);
+              count++;
+            }
+            if (r2.error_code !== 0) throw new Error(`CancelOrder failed: ${JSON.stringify(r2)}`);
+          }
+        }),
+      ),
+    );
+  let start: number;
+  let cpu0: NodeJS.CpuUsage;
+  if (t.ops > 0) {
+    // --ops: the same amount of work as warm-up, then exactly `ops` pairs per loop, measured,
+    // in a window the parent has acknowledged (it may switch an instruction counter on first).
+    await run(t.ops);
+    mark('start');
+    await go();
+    measuring = true;
+    start = performance.now();
+    cpu0 = process.cpuUsage();
+    await run(t.ops);
+  } else {
+    const loops = run(0);
+    await sleep(t.warmupMs);
+    measuring = true;
+    mark('start');
+    start = performance.now();
+    cpu0 = process.cpuUsage();
+    await sleep(t.measureMs);
+    stop = true;
+    measuring = false;
+    mark('end');
+    const cpu = process.cpuUsage(cpu0);
+    const elapsed = performance.now() - start;
+    await loops;
+    return finish(cpu, elapsed);
+  }
   measuring = false;
   mark('end');
-  const elapsed = performance.now() - start;
-  stop = true;
-  await Promise.all(loops);
-  for (const c of conns) c.ws.close();
-  const sorted = Float64Array.from(lat).sort();
-  return {
-    commands_per_s: round(count / (elapsed / 1000), 1),
-    p50_ms: round(percentile(sorted, 50)),
-    p99_ms: round(percentile(sorted, 99)),
-    p999_ms: round(percentile(sorted, 99.9)),
-    acks: count,
-    saturation_inflight: t.inflight,
-  };
+  return finish(process.cpuUsage(cpu0), performance.now() - start);
+
+  function finish(cpu: NodeJS.CpuUsage, elapsed: number): unknown {
+    for (const c of conns) c.close();
+    const sorted = Float64Array.from(lat).sort();
+    return {
+      commands_per_s: round(count / (elapsed / 1000), 1),
+      p50_ms: round(percentile(sorted, 50)),
+      p99_ms: round(percentile(sorted, 99)),
+      p999_ms: round(percentile(sorted, 99.9)),
+      acks: count,
+      saturation_inflight: t.inflight,
+      client_cpu_us_per_cmd: round((cpu.user + cpu.system) / count, 2),
+      client_sys_cpu_us_per_cmd: round(cpu.system / count, 2),
+    };
+  }
 }
 
 async function childRate(t: Extract<ChildTask, { kind: 'rate' }>): Promise<unknown> {
-  const conns = await openAuthenticated(t.url, t.users);
+  const conns = (await openAuthenticated(t.url, t.users)).map((c) => c.raw());
   // Per connection: ids of its acknowledged, not yet cancelled orders.
   const live = conns.map(() => [] as number[]);
   const lat: number[] = [];
@@ -303,17 +465,19 @@ async function childRate(t: Extract<ChildTask, { kind: 'rate' }>): Promise<unkno
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   await sleep(t.measureMs);
   measuring = false;
   loop.disable();
   mark('end');
+  const cpu = process.cpuUsage(cpu0);
   const elapsed = performance.now() - start;
   stop = true;
   clearInterval(timer);
   await Promise.all([...inflight]);
   // Leave the book as the phase found it (the fan-out phase snapshots it).
   await Promise.all(conns.flatMap((c, i) => live[i]!.map((id) => c.callJson(`"method":"CancelOrder","id":${id}`))));
-  for (const c of conns) c.ws.close();
+  for (const c of conns) c.close();
   if (failure) throw failure;
   const sorted = Float64Array.from(lat).sort();
   return {
@@ -324,6 +488,7 @@ async function childRate(t: Extract<ChildTask, { kind: 'rate' }>): Promise<unkno
     rate_p999_ms: round(percentile(sorted, 99.9)),
     rate_acks: acks,
     rate_client_loop_delay_p99_ms: round(loop.percentile(99) / 1e6, 2),
+    rate_client_cpu_us_per_cmd: round((cpu.user + cpu.system) / acks, 2),
   };
 }
 
@@ -547,6 +712,12 @@ function rssMb(): number {
   return round(process.memoryUsage().rss / 1048576, 1);
 }
 
+/**
+ * WS_BENCH_CALLGRIND=1: the server runs under `valgrind --tool=callgrind --instr-atstart=no`;
+ * instruction counting is switched on for the measured window only (callgrind_control).
+ */
+const CALLGRIND = process.env.WS_BENCH_CALLGRIND === '1';
+
 async function main(): Promise<void> {
   const seconds = arg('seconds', 10);
   const connections = arg('connections', 100);
@@ -634,6 +805,8 @@ async function main(): Promise<void> {
       cpuPct: number;
       /** Server CPU in the measured window: all threads / the main thread alone (µs). */
       cpuUs: number;
+      /** Of cpuUs: kernel time (µs; system calls: socket reads and writes, fdatasync, …). */
+      sysUs: number;
       mainUs: number;
       /** Event-loop delay in the window (ms): p99 and max. */
       loopP99: number;
@@ -647,21 +820,25 @@ async function main(): Promise<void> {
       let w0: NodeJS.CpuUsage | undefined;
       let m0: number | undefined;
       let j0 = { fsyncs: 0, fsyncSeconds: 0 };
-      const win: Window = { cpuPct: 0, cpuUs: 0, mainUs: NaN, loopP99: NaN, loopMax: NaN, fsyncs: 0, fsyncSeconds: 0 };
+      const win: Window = { cpuPct: 0, cpuUs: 0, sysUs: 0, mainUs: NaN, loopP99: NaN, loopMax: NaN, fsyncs: 0, fsyncSeconds: 0 };
       const loop = monitorEventLoopDelay({ resolution: 1 });
       const [r, cpu] = await cpuOf(() =>
-        runChild(task, (m) => {
+        runChild(task, (m, c) => {
           if (m.mark === 'start') {
+            if (CALLGRIND) execSync(`callgrind_control -i on ${process.pid}`, { stdio: 'ignore' });
+            c.send({ go: true });
             w0 = process.cpuUsage();
             m0 = mainThreadCpuUs();
             j0 = journalStats();
             loop.enable();
           } else if (m.mark === 'end' && w0) {
+            if (CALLGRIND) execSync(`callgrind_control -i off ${process.pid}`, { stdio: 'ignore' });
             loop.disable();
             const d = process.cpuUsage(w0);
             const m1 = mainThreadCpuUs();
             const j1 = journalStats();
             win.cpuUs = d.user + d.system;
+            win.sysUs = d.system;
             if (m0 !== undefined && m1 !== undefined) win.mainUs = m1 - m0;
             win.loopP99 = loop.percentile(99) / 1e6;
             win.loopMax = loop.max / 1e6;
@@ -675,6 +852,7 @@ async function main(): Promise<void> {
     };
     const context = (prefix: string, w: Window, acks: number): Record<string, number> => ({
       [`${prefix}cpu_us_per_cmd`]: round(w.cpuUs / acks, 2),
+      [`${prefix}sys_cpu_us_per_cmd`]: round(w.sysUs / acks, 2),
       [`${prefix}main_thread_cpu_us_per_cmd`]: round(w.mainUs / acks, 2),
       [`${prefix}loop_delay_p99_ms`]: round(w.loopP99, 2),
       [`${prefix}loop_delay_max_ms`]: round(w.loopMax, 2),
@@ -683,7 +861,8 @@ async function main(): Promise<void> {
     });
     if (run.has('latency')) {
       const inflight = arg('inflight', 1);
-      const [r, w] = await windowed({ kind: 'latency', url, users: users.slice(0, connections), inflight, warmupMs: 2000, measureMs: seconds * 1000 });
+      const ops = arg('ops', 0);
+      const [r, w] = await windowed({ kind: 'latency', url, users: users.slice(0, connections), inflight, warmupMs: 2000, measureMs: seconds * 1000, ops });
       Object.assign(out, r, { server_cpu_pct_latency: w.cpuPct }, context('server_', w, r.acks as number));
     }
     if (run.has('rate')) {

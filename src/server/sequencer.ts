@@ -6,7 +6,8 @@
 // the engine is given the decoded record, exactly what a replay reads). A group-commit loop
 // appends every queued record in one write and, under fsync policy 'always', one fdatasync;
 // only then are the Applied published to listeners (in seq order) and the submit promises
-// resolved. Nothing about a command leaves the process before it is durable. Commands keep
+// resolved (or the submitTo sinks called: the same, without a promise per command). Nothing about
+// a command leaves the process before it is durable. Commands keep
 // being applied (into the other batch buffer) while a batch is written and synced; a batch of
 // EARLY_FLUSH_AT commands starts its write at once rather than after the event-loop turn.
 //
@@ -26,7 +27,7 @@ import type { ResolvedStoreOptions } from '../journal/options.js';
 import { applyRetention } from '../journal/retention.js';
 import { SegmentWriter } from '../journal/segment.js';
 import { writeSnapshot } from '../journal/snapshot.js';
-import type { Applied, AppliedListener } from './context.js';
+import type { Applied, AppliedListener, AppliedSink } from './context.js';
 import * as path from 'node:path';
 
 /** Session ids are boot * SESSION_SPAN + n: unique across restarts (boot is persisted before use). */
@@ -99,11 +100,10 @@ export interface SequencerInit {
   release: () => Promise<void>;
 }
 
-/** Commands applied but not yet published, with their submit() promises' settle functions. */
+/** Commands applied but not yet published, with whom to tell (submit()'s promise or a submitTo sink). */
 class Batch {
   readonly applied: Applied[] = [];
-  readonly resolve: ((a: Applied) => void)[] = [];
-  readonly reject: ((e: Error) => void)[] = [];
+  readonly sinks: AppliedSink[] = [];
   get length(): number {
     return this.applied.length;
   }
@@ -149,11 +149,6 @@ export class Sequencer {
   private pending = new Batch();
   /** The batch being written right now. */
   private inflight: Batch | null = null;
-  /** submit()'s promise executor, made once (not a closure per command). */
-  private readonly enqueue = (resolve: (a: Applied) => void, reject: (e: Error) => void): void => {
-    this.pending.resolve.push(resolve);
-    this.pending.reject.push(reject);
-  };
   /** Journal records of `pending`, encoded back to back: fill[0, fillLen). */
   private fill: Buffer = newBatchBuffer(BATCH_BUFFER_BYTES);
   private fillDv = new DataView(this.fill.buffer, 0, this.fill.length);
@@ -256,7 +251,15 @@ export class Sequencer {
    * serialised as JSON or is larger than 4 MiB; rejects if the sequencer is closed or failed.
    */
   submit(cmd: UnstampedCommand): Promise<Applied> {
-    if (this.state !== 'open') return Promise.reject(this.closedError());
+    return new Promise((resolve, reject) => this.submitTo(cmd, { applied: resolve, failed: reject }));
+  }
+
+  /**
+   * submit() for hot paths: the outcome goes to `sink` (ServerContext.submitTo) instead of a
+   * promise. Errors before the command was taken call sink.failed at once.
+   */
+  submitTo(cmd: UnstampedCommand, sink: AppliedSink): void {
+    if (this.state !== 'open') return sink.failed(this.closedError());
     const seq = this.nextSeq;
     const time = this.clock.next();
     // The record goes straight into the batch buffer; fillLen moves past it only once the
@@ -284,10 +287,10 @@ export class Sequencer {
       try {
         json = JSON.stringify(stamped);
       } catch (e) {
-        return Promise.reject(new Error(`command cannot be journaled: ${(e as Error).message}`));
+        return sink.failed(new Error(`command cannot be journaled: ${(e as Error).message}`));
       }
       const n = Buffer.byteLength(json);
-      if (n > MAX_RECORD_BYTES) return Promise.reject(new Error(`command too large to journal (${n + RECORD_HEADER_BYTES} bytes)`));
+      if (n > MAX_RECORD_BYTES) return sink.failed(new Error(`command too large to journal (${n + RECORD_HEADER_BYTES} bytes)`));
       if (at + RECORD_HEADER_BYTES + n > this.fill.length) this.grow(RECORD_HEADER_BYTES + n);
       end = at + RECORD_HEADER_BYTES + this.fill.write(json, at + RECORD_HEADER_BYTES, 'utf8');
       // The engine gets exactly what a replay will read back (JSON drops undefined, turns NaN
@@ -306,13 +309,13 @@ export class Sequencer {
     } catch (e) {
       const err = new Error(`engine.apply threw on seq ${seq} (${command.type}); its state can no longer be trusted: ${(e as Error).message}`);
       this.fail(err);
-      return Promise.reject(err);
+      return sink.failed(err);
     }
     this.fillLen = end;
     this.nextSeq = seq + 1;
     this.lastTime = time;
     this.pending.applied.push({ seq, time, command, result, events });
-    const promise = new Promise<Applied>(this.enqueue);
+    this.pending.sinks.push(sink);
     if (!this.flushing) {
       // A large batch starts its write + fdatasync at once (in the thread pool), so the commands
       // still arriving are applied while it syncs; smaller ones wait one event-loop turn for
@@ -320,7 +323,6 @@ export class Sequencer {
       if (this.pending.applied.length >= this.flushAt) void this.flushLoop();
       else if (!this.kickScheduled) this.kick();
     }
-    return promise;
   }
 
   /** Makes room for `need` more bytes in the batch buffer, keeping what it holds. */
@@ -525,8 +527,14 @@ export class Sequencer {
     this.durableSeq = last;
     this.st.durableSeq = last;
     this.st.commands += n;
-    const resolve = batch.resolve;
-    for (let i = 0; i < n; i++) resolve[i]!(applied[i]!);
+    const sinks = batch.sinks;
+    for (let i = 0; i < n; i++) {
+      try {
+        sinks[i]!.applied(applied[i]!);
+      } catch (e) {
+        this.log.error({ err: e, seq: applied[i]!.seq }, 'submitTo sink threw');
+      }
+    }
     let i = 0;
     while (i < this.durableWaiters.length && this.durableWaiters[i]!.seq <= last) this.durableWaiters[i++]!.resolve();
     if (i > 0) this.durableWaiters.splice(0, i);
@@ -551,7 +559,17 @@ export class Sequencer {
     const pending = this.pending;
     this.inflight = null;
     this.pending = new Batch();
-    for (const b of [inflight, pending]) if (b) for (const reject of b.reject) reject(err);
+    for (const b of [inflight, pending]) {
+      if (b) {
+        for (const sink of b.sinks) {
+          try {
+            sink.failed(err);
+          } catch (e) {
+            this.log.error({ err: e }, 'submitTo sink threw');
+          }
+        }
+      }
+    }
     for (const w of this.durableWaiters) w.reject(err);
     for (const w of this.syncWaiters) w.reject(err);
     this.durableWaiters = [];

@@ -14,7 +14,7 @@ import { journalReplay, openHistory, type History } from '../history/index.js';
 import { openStore, verify, type RecoveryReport, type Sequencer } from '../journal/index.js';
 import { startAdmin, ensureAdminToken, quietLogController, type AdminRuntime } from './admin.js';
 import { resolveConfig, type FsyncPolicy, type OpenfloorConfig, marketName } from './config.js';
-import type { Applied, AppliedListener, ServerContext } from './context.js';
+import type { Applied, AppliedListener, AppliedSink, ServerContext } from './context.js';
 import type { Dialect, WebSocketEndpoint } from './dialect.js';
 import { allDialects } from './dialects.js';
 import { ensureDemo, startMarketMaker, type DemoCredentials } from './demo.js';
@@ -500,10 +500,47 @@ function makeContext(
         },
       );
     },
+    submitTo(cmd: UnstampedCommand, sink: AppliedSink): void {
+      pending.count++;
+      sequencer.submitTo(cmd, new MeteredSink(cmd, performance.now(), sink, pending, cmdLog));
+    },
     whenDurable: () => sequencer.whenDurable(),
     onApplied: (listener: AppliedListener) => sequencer.onApplied(listener),
     newSessionId: () => sequencer.newSessionId(),
   };
+}
+
+/** submitTo's bookkeeping around a dialect's sink: what submit() does in its then-handlers. */
+class MeteredSink implements AppliedSink {
+  constructor(
+    private readonly cmd: UnstampedCommand,
+    private readonly t0: number,
+    private readonly sink: AppliedSink,
+    private readonly pending: InFlight,
+    private readonly cmdLog: Logger,
+  ) {}
+
+  applied(applied: Applied): void {
+    try {
+      const seconds = (performance.now() - this.t0) / 1000;
+      metrics.commandApplied(this.cmd.type, resultName(applied.result), seconds);
+      if (!applied.result.ok) {
+        metrics.rejected('engine', errorCodeName(applied.result.code));
+        this.cmdLog.info(
+          { event: 'rejected', seq: applied.seq, cmd: commandSummary(this.cmd), code: applied.result.code, error: applied.result.message },
+          'command rejected',
+        );
+      }
+    } finally {
+      this.pending.done();
+    }
+    this.sink.applied(applied);
+  }
+
+  failed(err: Error): void {
+    this.pending.done();
+    this.sink.failed(err);
+  }
 }
 
 /** Configured assets and markets the engine does not know yet are added through journaled commands. */

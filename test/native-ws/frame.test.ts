@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Writable } from 'node:stream';
 import * as wsModule from 'ws';
-import { concatFrames, framePayload, textFrame } from '../../src/dialects/native-ws/frame.js';
+import { asciiFrames, concatFrames, framePayload, textFrame } from '../../src/dialects/native-ws/frame.js';
 
 // ws's frame parser (exported at runtime, not in @types/ws).
 const Receiver = (wsModule as unknown as { Receiver: new (o: { isServer: boolean }) => Writable }).Receiver;
@@ -50,4 +50,22 @@ test('concatFrames: texts framed in place and complete frames copied, in order, 
     assert.deepEqual(decode([buf]), order);
     assert.equal(buf.length, order.reduce((n, t) => n + textFrame(t).length, 0));
   }
+});
+
+test('asciiFrames: the very bytes of concatFrames for ASCII texts; undefined for anything else', () => {
+  const ascii = ['', '{"error_code":0}', 'x'.repeat(125), 'y'.repeat(126), 'z'.repeat(255), 'v'.repeat(256), 'z'.repeat(65_535), '\u0000\u007f'];
+  for (let n = 1; n <= ascii.length; n++) {
+    const items = ascii.slice(0, n);
+    const str = asciiFrames(items);
+    assert.ok(str !== undefined);
+    const bytes = Buffer.from(str, 'latin1');
+    assert.deepEqual(bytes, concatFrames(items));
+    assert.deepEqual(decode([bytes]), items);
+    assert.equal(asciiFrames(items, false), str); // without the ASCII scan: the same for ASCII texts
+  }
+  assert.equal(asciiFrames(['{"error_code":0}', 'caf\u00e9']), undefined); // é: 2 bytes in UTF-8
+  assert.equal(asciiFrames(['\u0080']), undefined);
+  assert.equal(asciiFrames(['\u{1d11e}']), undefined);
+  assert.equal(asciiFrames(['w'.repeat(65_536)]), undefined); // 64-bit length form
+  assert.equal(asciiFrames([]), '');
 });

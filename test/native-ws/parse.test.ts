@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FIELDS, firstNonIntegerLiteral, isIntegerLiteral, parseMessage, type NativeCommand } from '../../src/dialects/native-ws/parse.js';
+import { FIELDS, firstNonIntegerLiteral, isIntegerLiteral, parseCommon, parseMessage, parseStrict, type NativeCommand } from '../../src/dialects/native-ws/parse.js';
 import { METHOD_NAMES } from '../../src/client/types.js';
 
 const NONCE = '8IyYyvH9gujOqYJdv/BP0A==';
@@ -299,5 +299,73 @@ test('fuzz: well-formed PlaceOrder commands round-trip', () => {
       },
     ),
     { numRuns: 2000 },
+  );
+});
+
+test('parseCommon: takes the common PlaceOrder/CancelOrder frames, with exactly the result of parseStrict', () => {
+  const common = [
+    '{"tag":1,"method":"PlaceOrder","base":63488,"counter":65283,"quantity":100,"price":399990000}',
+    '{"method":"PlaceOrder","base":63488,"counter":65283,"total":-5,"tonce":0}',
+    '{"tag":-0,"method":"PlaceOrder","counter":-0,"base":1,"quantity":999999999999999,"price":-999999999999999}',
+    '{"tag":7,"method":"CancelOrder","id":5678}',
+    '{"tag":7,"method":"CancelOrder","tonce":12,"id":0}',
+    '{"method":"CancelOrder"}',
+    '{"tag":0,"method":"CancelOrder","id":-3}',
+  ];
+  for (const text of common) {
+    const fast = parseCommon(text);
+    assert.ok(fast !== undefined, text);
+    assert.deepEqual(fast, parseStrict(text), text);
+    assert.deepEqual(parseMessage(text), parseStrict(text), text);
+    assert.deepEqual(Object.keys((fast as { cmd: object }).cmd), Object.keys((parseStrict(text) as { cmd: object }).cmd), text);
+  }
+  // Everything else is left to parseStrict (and its exact messages).
+  const other = [
+    '{"tag":1,"method":"PlaceOrder","base":63488}', // missing counter
+    '{"tag":1,"method":"PlaceOrder","base":1,"counter":2,"base":3}', // duplicate
+    '{"tag":1,"method":"PlaceOrder","base":1,"counter":2,"id":3}', // unknown field
+    '{"tag":1,"method":"PlaceOrder","base":1,"counter":2,"quantity":1e2}',
+    '{"tag":1,"method":"PlaceOrder","base":1,"counter":2,"quantity":1.5}',
+    '{"tag":1,"method":"PlaceOrder","base":1,"counter":2,"quantity":01}',
+    '{"tag":1,"method":"PlaceOrder","base":1,"counter":2,"quantity":9007199254740993}',
+    '{"tag":1,"method":"PlaceOrder","base":1,"counter":2,"persist":false}',
+    '{"tag":1,"method":"PlaceOrder","base":1,"counter":2,"price":null}',
+    '{"tag":1, "method":"PlaceOrder","base":1,"counter":2}',
+    '{"tag":1,"method":"PlaceOrder","base":1,"counter":2} ',
+    '{"tag":1,"method":"PlaceOrder","base":1,"counter":2}}',
+    '{"tag":1,"method":"PlaceOrder","base":1,"counter":2,}',
+    '{"tag":1,"method":"PlaceOrder","b\\u0061se":1,"counter":2}',
+    '{"tag":1.5,"method":"CancelOrder","id":1}',
+    '{"tag":1,"tag":2,"method":"CancelOrder","id":1}',
+    '{"tag":1,"method":"CancelOrder","id":"1"}',
+    '{"tag":1,"method":"CancelOrders","id":1}',
+    '{"tag":1,"method":"GetOrders"}',
+    '{"method":"CancelOrder","tag":1}',
+    '{"tag":1,"method":"CancelOrder","id":-}',
+    '{"tag":1,"method":"CancelOrder","id":1',
+  ];
+  for (const text of other) {
+    assert.equal(parseCommon(text), undefined, text);
+    assert.deepEqual(parseMessage(text), parseStrict(text), text);
+  }
+});
+
+test('parseMessage equals parseStrict on near-common frames (fuzz)', () => {
+  const key = fc.constantFrom('tag', 'method', 'base', 'counter', 'quantity', 'price', 'total', 'tonce', 'id', 'persist', 'post_only', 'x', 'b\\u0061se');
+  const num = fc.oneof(
+    fc.integer(),
+    fc.integer({ min: -1e15, max: 1e15 }).map(String),
+    fc.constantFrom('0', '-0', '00', '01', '1e3', '5.0', '1.5', '-', '9007199254740991', '9007199254740992', '1E2', '-1e-1', 'true', 'null', '"7"', '[]'),
+  ).map(String);
+  const pair = fc.tuple(key, num).map(([k, v]) => `"${k}":${v}`);
+  const method = fc.constantFrom('"PlaceOrder"', '"CancelOrder"', '"GetOrders"', '"Placeorder"', '1');
+  const frame = fc
+    .tuple(fc.option(num, { nil: undefined }), method, fc.array(pair, { maxLength: 8 }), fc.constantFrom('', ' ', ',', '}'))
+    .map(([tag, m, pairs, tail]) => `{${tag !== undefined ? `"tag":${tag},` : ''}"method":${m}${pairs.map((p) => ',' + p).join('')}}${tail}`);
+  fc.assert(
+    fc.property(frame, (text) => {
+      assert.deepEqual(parseMessage(text), parseStrict(text), text);
+    }),
+    { numRuns: 20_000, seed: 7 },
   );
 });

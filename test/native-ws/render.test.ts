@@ -49,3 +49,34 @@ test('notice templates equal the JSON of the notice objects', () => {
     { numRuns: 500 },
   );
 });
+
+test('every notice and the PlaceOrder/CancelOrder replies are ASCII (they are framed without an ASCII check)', () => {
+  const num = fc.oneof(someInt, fc.double());
+  const nul = fc.oneof(num, fc.constant(null));
+  const ascii = (s: string): void => assert.match(s, /^[\x20-\x7e]*$/, s);
+  fc.assert(
+    fc.property(
+      fc.tuple(num, num, num, nul, num, num, num, num, num, fc.boolean()),
+      fc.tuple(nul, nul, nul, nul, nul, nul, fc.constantFrom('bid' as const, 'ask' as const), fc.boolean(), fc.boolean()),
+      ([userId, asset, id, t, base, counter, quantity, price, time, owner], [bid, ask, bidRem, askRem, last, high, takerSide, buyer, seller]) => {
+        ascii(render.balanceChanged({ type: 'BalanceChanged', userId, asset, available: quantity, reserved: price }));
+        ascii(render.tradeVolumeChanged({ type: 'TradeVolumeChanged', userId, asset, volume: quantity }));
+        const opened: OrderOpened = { type: 'OrderOpened', userId, id, tonce: t, base, counter, quantity, price, time };
+        ascii(render.orderOpenedOrModified(opened, owner));
+        ascii(render.orderOpenedOrModified({ ...opened, type: 'OrderModified' }, owner));
+        ascii(render.orderClosed({ type: 'OrderClosed', userId, id, tonce: t, base, counter, quantity, price, time, timeClosed: time, reason: 'cancelled' }, owner));
+        ascii(
+          render.ordersMatched(
+            { type: 'OrdersMatched', bid, ask, bidUserId: userId, askUserId: asset, bidTonce: t, askTonce: t, base, counter, quantity, takerSide, price, total: price, bidRem, askRem, time, bidBaseFee: id, bidCounterFee: id, askBaseFee: id, askCounterFee: id },
+            buyer,
+            seller,
+          ),
+        );
+        ascii(render.tickerChanged({ type: 'TickerChanged', base, counter, time, ...(last !== null ? { last } : {}), ...(high !== null ? { high, low: high, bid: high, ask: high, volume: high } : {}) }));
+        ascii(render.placeOrderReply(id, { id, time, remaining: quantity }));
+        ascii(render.orderReply(id, { id, tonce: t, base, counter, quantity, price, time }));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});

@@ -29,7 +29,9 @@ export interface Recipient {
   deliver(frame: Buffer): void;
   /**
    * Optional: receives a rendered notice not yet encoded, when it goes to this recipient alone
-   * (the recipient encodes it itself, e.g. together with the rest of its output).
+   * (the recipient encodes it itself, e.g. together with the rest of its output). The text is
+   * always ASCII: every notice consists of fixed names, numbers, 'bid'/'ask', booleans and null
+   * (render.ts; test/native-ws/render.test.ts checks it).
    */
   deliverText?(text: string): void;
 }
@@ -113,31 +115,26 @@ export class FanOut<R extends Recipient> {
     for (const e of events) {
       switch (e.type) {
         case 'BalanceChanged':
-          this.toUser(e.userId, () => render.balanceChanged(e));
-          break;
         case 'TradeVolumeChanged':
-          this.toUser(e.userId, () => render.tradeVolumeChanged(e));
+          this.toUser(e.userId, e, OWNER);
           break;
         case 'OrderOpened':
         case 'OrderModified':
-          this.toUser(e.userId, () => render.orderOpenedOrModified(e, true));
-          this.toWatchers(this.books, seq, e.base, e.counter, e.userId, e.userId, () => render.orderOpenedOrModified(e, false));
-          break;
         case 'OrderClosed':
-          this.toUser(e.userId, () => render.orderClosed(e, true));
-          this.toWatchers(this.books, seq, e.base, e.counter, e.userId, e.userId, () => render.orderClosed(e, false));
+          this.toUser(e.userId, e, OWNER);
+          this.toWatchers(this.books, seq, e.base, e.counter, e.userId, e.userId, e);
           break;
         case 'OrdersMatched':
           if (e.bidUserId === e.askUserId) {
-            this.toUser(e.bidUserId, () => render.ordersMatched(e, true, true));
+            this.toUser(e.bidUserId, e, BUYER | SELLER);
           } else {
-            this.toUser(e.bidUserId, () => render.ordersMatched(e, true, false));
-            this.toUser(e.askUserId, () => render.ordersMatched(e, false, true));
+            this.toUser(e.bidUserId, e, BUYER);
+            this.toUser(e.askUserId, e, SELLER);
           }
-          this.toWatchers(this.books, seq, e.base, e.counter, e.bidUserId, e.askUserId, () => render.ordersMatched(e, false, false));
+          this.toWatchers(this.books, seq, e.base, e.counter, e.bidUserId, e.askUserId, e);
           break;
         case 'TickerChanged':
-          this.toWatchers(this.tickers, seq, e.base, e.counter, null, null, () => render.tickerChanged(e));
+          this.toWatchers(this.tickers, seq, e.base, e.counter, null, null, e);
           break;
         default:
           break;
@@ -145,18 +142,18 @@ export class FanOut<R extends Recipient> {
     }
   }
 
-  private toUser(userId: number, frame: () => string): void {
+  private toUser(userId: number, e: NoticeEvent, party: number): void {
     const set = this.users.get(userId);
     if (!set || set.size === 0) return;
     this.framesRendered++;
     if (set.size === 1) {
       const r = set.values().next().value as R;
       if (r.deliverText !== undefined) {
-        r.deliverText(frame());
+        r.deliverText(notice(e, party));
         return;
       }
     }
-    const f = this.encode(frame());
+    const f = this.encode(notice(e, party));
     for (const r of set) r.deliver(f);
   }
 
@@ -167,7 +164,7 @@ export class FanOut<R extends Recipient> {
     counter: number,
     partyA: number | null,
     partyB: number | null,
-    frame: () => string,
+    e: NoticeEvent,
   ): void {
     const watchers = index.get(marketKey(base, counter));
     if (!watchers || watchers.size === 0) return;
@@ -177,11 +174,42 @@ export class FanOut<R extends Recipient> {
       const u = r.userId;
       if (u !== null && (u === partyA || u === partyB)) continue;
       if (bytes === undefined) {
-        bytes = this.encode(frame());
+        bytes = this.encode(notice(e, PUBLIC));
         this.framesRendered++;
       }
       r.deliver(bytes);
     }
+  }
+}
+
+/** Events that become notices. */
+type NoticeEvent = Extract<
+  EngineEvent,
+  { type: 'BalanceChanged' | 'TradeVolumeChanged' | 'OrderOpened' | 'OrderModified' | 'OrderClosed' | 'OrdersMatched' | 'TickerChanged' }
+>;
+
+/** Which version of a notice: for a book watcher, the owner, the buyer and/or the seller. */
+const PUBLIC = 0;
+const OWNER = 1;
+const BUYER = 2;
+const SELLER = 4;
+
+/** An event's notice in the version for `party` (rendered here rather than in a closure per event and recipient kind). */
+function notice(e: NoticeEvent, party: number): string {
+  switch (e.type) {
+    case 'BalanceChanged':
+      return render.balanceChanged(e);
+    case 'TradeVolumeChanged':
+      return render.tradeVolumeChanged(e);
+    case 'OrderOpened':
+    case 'OrderModified':
+      return render.orderOpenedOrModified(e, party === OWNER);
+    case 'OrderClosed':
+      return render.orderClosed(e, party === OWNER);
+    case 'OrdersMatched':
+      return render.ordersMatched(e, (party & BUYER) !== 0, (party & SELLER) !== 0);
+    case 'TickerChanged':
+      return render.tickerChanged(e);
   }
 }
 

@@ -81,3 +81,26 @@ export function concatFrames(items: readonly (Buffer | string)[]): Buffer {
   }
   return buf;
 }
+
+/** Any character outside 7-bit ASCII (whose UTF-8 encoding is not the character's own byte). */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Several texts as the bytes of their frames, one character per byte (write it with the 'latin1'
+ * encoding): the same bytes concatFrames would produce, without allocating a Buffer - the socket
+ * copies the string straight into its write. Undefined when a text is not pure ASCII (its UTF-8
+ * bytes differ from its characters) or needs the 8-byte length form; the caller then frames
+ * into a Buffer instead. check = false skips the ASCII test (a scan of every character): only
+ * for texts that are ASCII by construction.
+ */
+export function asciiFrames(items: readonly string[], check = true): string | undefined {
+  let out = '';
+  for (let i = 0; i < items.length; i++) {
+    const f = items[i]!;
+    const len = f.length;
+    if (len >= 65536 || (check && NON_ASCII.test(f))) return undefined;
+    out += len < 126 ? String.fromCharCode(0x81, len) : String.fromCharCode(0x81, 126, len >>> 8, len & 0xff);
+    out += f;
+  }
+  return out;
+}

@@ -4,10 +4,11 @@
 // Per connection: a Welcome notice with a fresh 16-byte server nonce, then commands in JSON text
 // frames. Every command is parsed and validated completely (parse.ts) before anything happens.
 // State-changing commands are submitted in arrival order; their replies follow once the command
-// is durable (ctx.submit resolves after the notices were published, so a command's notices
-// precede its reply). Queries read the engine synchronously, then wait for ctx.whenDurable()
-// before replying, so no reply reveals state that is not yet durable. Replies may therefore be
-// reordered with respect to each other, as the spec allows; clients correlate them by `tag`.
+// is durable (ctx.submitTo's sink - or ctx.submit's promise - is told after the notices were
+// published, so a command's notices precede its reply). Queries read the engine synchronously,
+// then wait for ctx.whenDurable() before replying, so no reply reveals state that is not yet
+// durable. Replies may therefore be reordered with respect to each other, as the spec allows;
+// clients correlate them by `tag`.
 //
 // Limits (LIMITS.md, configurable via ctx.limits): authentication attempts per user per hour,
 // order placements (incl. modifications, cancellations and estimates) per user per second,
@@ -16,8 +17,10 @@
 // (close 1008).
 //
 // Output path: notices and replies are rendered once and queued per session; at the end of the
-// tick each session's queue is framed into one Buffer (frame.ts, one allocation) and goes out in
-// one write on its socket. A public notice is framed once and the same Buffer goes to every
+// tick each session's queue is framed and goes out in one write on its socket: texts alone (the
+// usual case: replies and a party's own notices) as one string of their frames' bytes written
+// with the latin1 encoding (frame.ts asciiFrames: no Buffer at all), otherwise as one Buffer
+// (concatFrames, one allocation). A public notice is framed once and the same Buffer goes to every
 // watcher, and a group-committed batch of N commands costs each watcher one write, not N.
 // Writing complete frames directly to the socket under `ws` is safe here: server frames are
 // unmasked, the endpoint negotiates no extension (perMessageDeflate false), so ws's own sender
@@ -27,7 +30,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Dialect, WebSocketEndpoint } from '../../server/dialect.js';
-import type { Applied, ServerContext } from '../../server/context.js';
+import type { Applied, AppliedSink, ServerContext } from '../../server/context.js';
 import { RateLimiter, rateLimitsFrom } from '../../server/rate-limit.js';
 import { rejected } from '../../server/metrics.js';
 import {
@@ -44,7 +47,7 @@ import { cookiesEqual, publicKeyObjectFromBase64, verifyChallenge } from '../../
 import { parseMessage, type NativeCommand } from './parse.js';
 import * as render from './render.js';
 import { FanOut, marketKey, type Recipient } from './fanout.js';
-import { concatFrames, framePayload, textFrame } from './frame.js';
+import { asciiFrames, concatFrames, framePayload, textFrame } from './frame.js';
 
 export const DIALECT_NAME = 'native-ws';
 
@@ -86,9 +89,14 @@ class Session implements Recipient {
    * frames (Buffers, possibly shared with other sessions) and texts still to be framed.
    */
   out: (Buffer | string)[] | null = null;
-  /** Whether `out` holds a text. */
+  /** Whether `out` holds a text / a complete frame (Buffer) / a text not known to be ASCII. */
   outText = false;
+  outFrame = false;
+  outUnchecked = false;
   lastTraffic: number;
+  /** Rate-limit keys: order placements count per user once authenticated (else per session); information requests per session. */
+  orderKey: string;
+  readonly infoKey: string;
   /** The TCP socket under `ws`, written to directly with complete frames (see frame.ts). */
   readonly socket: Socket | undefined;
 
@@ -99,6 +107,7 @@ class Session implements Recipient {
     private readonly dialect: NativeWs,
   ) {
     this.lastTraffic = dialect.now();
+    this.orderKey = this.infoKey = `s${id}`;
     // Raw writes need the plain socket and no negotiated extension (the endpoint offers none).
     const sock = (ws as unknown as { _socket?: Socket })._socket;
     this.socket = sock && typeof sock.write === 'function' && ws.extensions === '' ? sock : undefined;
@@ -109,11 +118,36 @@ class Session implements Recipient {
   }
 
   deliverText(text: string): void {
-    this.dialect.enqueue(this, text);
+    // Notices are ASCII by construction (see FanOut's Recipient.deliverText).
+    this.dialect.enqueue(this, text, true);
   }
 }
 
 const SEND_TEXT = { binary: false, compress: false } as const;
+
+/** How the success of a state-changing command is rendered (see NativeWs.replyApplied). */
+const REPLY_PLACE = 0;
+const REPLY_ORDER = 1;
+const REPLY_ORDERS = 2;
+type ReplyKind = typeof REPLY_PLACE | typeof REPLY_ORDER | typeof REPLY_ORDERS;
+
+/** Replies to one submitted command once it is durable: one object per command, no promise or closure. */
+class ReplySink implements AppliedSink {
+  constructor(
+    private readonly dialect: NativeWs,
+    private readonly s: Session,
+    private readonly tag: number,
+    private readonly kind: ReplyKind,
+  ) {}
+
+  applied(a: Applied): void {
+    this.dialect.replyApplied(this.s, this.tag, this.kind, a);
+  }
+
+  failed(err: Error): void {
+    this.dialect.internalError(this.s, err);
+  }
+}
 
 /** Counters of the dialect's own decisions (tests, benchmarks, logs). */
 export interface NativeWsStats {
@@ -238,9 +272,12 @@ class NativeWs {
    * of a group-committed batch, the replies resolved with it) leave in a single socket write at
    * the end of the tick, in the order they were queued.
    */
-  enqueue(s: Session, frame: Buffer | string): void {
+  enqueue(s: Session, frame: Buffer | string, ascii = false): void {
     if (s.closing) return;
-    if (typeof frame === 'string') s.outText = true;
+    if (typeof frame === 'string') {
+      s.outText = true;
+      if (!ascii) s.outUnchecked = true;
+    } else s.outFrame = true;
     if (s.out === null) {
       s.out = [frame];
       this.dirty.push(s);
@@ -267,13 +304,21 @@ class NativeWs {
     for (const s of list) {
       const out = s.out!;
       const text = s.outText;
+      const frames = s.outFrame;
+      const unchecked = s.outUnchecked;
       s.out = null;
       s.outText = false;
+      s.outFrame = false;
+      s.outUnchecked = false;
       if (s.closing || s.ws.readyState !== OPEN) continue;
       if (s.socket) {
-        if (out.length === 1) {
-          const f = out[0]!;
-          s.socket.write(typeof f === 'string' ? textFrame(f) : f);
+        if (!frames) {
+          // Texts only (replies, a party's notices): their frames as one string, no Buffer.
+          const str = asciiFrames(out as string[], unchecked);
+          if (str !== undefined) s.socket.write(str, 'latin1');
+          else s.socket.write(out.length === 1 ? textFrame(out[0] as string) : concatFrames(out));
+        } else if (out.length === 1) {
+          s.socket.write(out[0] as Buffer);
         } else if (text) {
           s.socket.write(concatFrames(out));
         } else {
@@ -342,7 +387,7 @@ class NativeWs {
     );
   }
 
-  private internalError(s: Session, err: unknown): void {
+  internalError(s: Session, err: unknown): void {
     this.ctx.log.error({ err, session: s.id }, 'native-ws: internal error');
     this.closeSession(s, CloseCode.INTERNAL_ERROR, 'Internal error');
   }
@@ -356,16 +401,35 @@ class NativeWs {
   }
 
   /** Submits a state-changing command and replies with its rendered result. */
-  private submitAndReply(s: Session, tag: number, cmd: UnstampedCommand, ok: (r: CommandResult & { ok: true }) => string): void {
-    this.submit(cmd).then(
-      (applied) => {
-        const r = applied.result;
-        // Engine rejections are counted by the server (metrics source "engine").
-        if (r.ok) this.reply(s, ok(r));
-        else this.reply(s, render.errorReply(tag, r.code, r.message));
-      },
-      (err: unknown) => this.internalError(s, err),
-    );
+  private submitAndReply(s: Session, tag: number, cmd: UnstampedCommand, kind: ReplyKind): void {
+    try {
+      this.ctx.submitTo(cmd, new ReplySink(this, s, tag, kind));
+    } catch (err) {
+      this.internalError(s, err);
+    }
+  }
+
+  /** The reply to a durable state-changing command. */
+  replyApplied(s: Session, tag: number, kind: ReplyKind, applied: Applied): void {
+    const r = applied.result;
+    // Engine rejections are counted by the server (metrics source "engine").
+    if (!r.ok) {
+      this.reply(s, render.errorReply(tag, r.code, r.message));
+      return;
+    }
+    const ok = r as CommandResult & { ok: true };
+    switch (kind) {
+      case REPLY_PLACE:
+        // Numbers and fixed names only: ASCII by construction.
+        this.enqueue(s, render.placeOrderReply(tag, ok as { id?: number; time?: number; remaining?: number }), true);
+        return;
+      case REPLY_ORDER:
+        this.enqueue(s, render.orderReply(tag, (ok as { order: OrderRecord }).order), true);
+        return;
+      case REPLY_ORDERS:
+        this.reply(s, render.okReply(tag, { orders: (ok as { orders: OrderRecord[] }).orders.map(render.wireOrder) }));
+        return;
+    }
   }
 
   private requireAuth(s: Session, tag: number): number | undefined {
@@ -377,14 +441,13 @@ class NativeWs {
   }
 
   private allowOrder(s: Session, tag: number): boolean {
-    const key = s.userId !== null ? `u${s.userId}` : `s${s.id}`;
-    if (this.ordersLimiter.allow(key, this.now())) return true;
+    if (this.ordersLimiter.allow(s.orderKey, this.now())) return true;
     this.error(s, tag, ErrorCode.RATE_LIMIT, ErrorMessage.ORDERS_TOO_RAPIDLY);
     return false;
   }
 
   private allowInfo(s: Session, tag: number): boolean {
-    if (this.infoLimiter.allow(`s${s.id}`, this.now())) return true;
+    if (this.infoLimiter.allow(s.infoKey, this.now())) return true;
     this.error(s, tag, ErrorCode.RATE_LIMIT, ErrorMessage.INFO_TOO_RAPIDLY);
     return false;
   }
@@ -450,7 +513,7 @@ class NativeWs {
         if (cmd.persist !== undefined) c.persist = cmd.persist;
         if (cmd.postOnly !== undefined) c.postOnly = cmd.postOnly;
         if (cmd.persist === false) s.nonPersistent = true;
-        this.submitAndReply(s, tag, c, (r) => render.placeOrderReply(tag, r as { id?: number; time?: number; remaining?: number }));
+        this.submitAndReply(s, tag, c, REPLY_PLACE);
         return;
       }
 
@@ -463,7 +526,7 @@ class NativeWs {
         if (cmd.quantityDelta !== undefined) c.quantityDelta = cmd.quantityDelta;
         if (cmd.price !== undefined) c.price = cmd.price;
         if (cmd.postOnly !== undefined) c.postOnly = cmd.postOnly;
-        this.submitAndReply(s, tag, c, (r) => render.orderReply(tag, (r as { order: OrderRecord }).order));
+        this.submitAndReply(s, tag, c, REPLY_ORDER);
         return;
       }
 
@@ -473,16 +536,14 @@ class NativeWs {
         const c: Omit<CancelOrder, 'seq' | 'time'> = { type: 'CancelOrder', userId };
         if (cmd.id !== undefined) c.id = cmd.id;
         if (cmd.tonce !== undefined) c.tonce = cmd.tonce;
-        this.submitAndReply(s, tag, c, (r) => render.orderReply(tag, (r as { order: OrderRecord }).order));
+        this.submitAndReply(s, tag, c, REPLY_ORDER);
         return;
       }
 
       case 'CancelAllOrders': {
         const userId = this.requireAuth(s, tag);
         if (userId === undefined || !this.allowOrder(s, tag)) return;
-        this.submitAndReply(s, tag, { type: 'CancelAllOrders', userId }, (r) =>
-          render.okReply(tag, { orders: (r as { orders: OrderRecord[] }).orders.map(render.wireOrder) }),
-        );
+        this.submitAndReply(s, tag, { type: 'CancelAllOrders', userId }, REPLY_ORDERS);
         return;
       }
 
@@ -518,6 +579,7 @@ class NativeWs {
     if (s.userId !== userId) {
       if (s.userId !== null) this.fanout.removeUser(s, s.userId);
       s.userId = userId;
+      s.orderKey = `u${userId}`;
       this.fanout.addUser(s, userId);
     }
     this.afterDurable(s, () => render.okReply(tag));

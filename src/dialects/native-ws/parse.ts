@@ -234,6 +234,14 @@ function fail(tag: number, message: string): ParseResult {
 
 /** Parses one text frame. Never throws. */
 export function parseMessage(text: string): ParseResult {
+  return parseCommon(text) ?? parseStrict(text);
+}
+
+/**
+ * The general parser (JSON.parse, then every rule above). parseMessage gives the same result for
+ * every text; it only takes a shortcut for the most common frames first.
+ */
+export function parseStrict(text: string): ParseResult {
   let msg: unknown;
   try {
     msg = JSON.parse(text);
@@ -349,4 +357,99 @@ function build(m: MethodName, v: Record<string, unknown>): NativeCommand | strin
     case 'WatchTicker':
       return { method: m, base: int(v, 'base'), counter: int(v, 'counter'), watch: v.watch as boolean };
   }
+}
+
+// ---------------------------------------------------------------- the common frames, fast
+
+/** Integer fields of the methods parseCommon reads, by name (PlaceOrder / CancelOrder). */
+const PLACE_INTS = ['tonce', 'base', 'counter', 'quantity', 'price', 'total'] as const;
+const CANCEL_INTS = ['id', 'tonce'] as const;
+
+/** Digits beyond which an integer literal may not be a safe integer (parseCommon then steps aside). */
+const MAX_FAST_DIGITS = 15;
+
+/**
+ * PlaceOrder and CancelOrder frames of the plainest form - `{"tag":<int>,"method":"PlaceOrder",
+ * "base":<int>,…}` with no whitespace, every value a plain integer literal of at most 15 digits
+ * (no fraction, exponent or leading zero), each field once and known to the method, and the
+ * required ones present - parsed without JSON.parse. Such a frame is valid JSON and passes every
+ * check of parseStrict, which would return exactly this result. Anything else (another method, a
+ * boolean or null, whitespace, an escape, a duplicate or unknown field, an error of any kind):
+ * undefined, and parseStrict decides, with its exact messages.
+ */
+export function parseCommon(text: string): ParseResult | undefined {
+  const n = text.length;
+  let i: number;
+  let tag = 0;
+  // {"tag":<int>, (optional) then "method":"
+  if (text.startsWith('{"tag":')) {
+    i = 7;
+    const end = intEnd(text, i);
+    if (end < 0) return undefined;
+    tag = intValue(text, i, end);
+    i = end;
+    if (text.charCodeAt(i) !== 44 /* , */) return undefined;
+    i++;
+  } else i = 1;
+  if (!text.startsWith('"method":"', i) || text.charCodeAt(0) !== 123 /* { */) return undefined;
+  i += 10;
+  let place: boolean;
+  if (text.startsWith('PlaceOrder"', i)) {
+    place = true;
+    i += 11;
+  } else if (text.startsWith('CancelOrder"', i)) {
+    place = false;
+    i += 12;
+  } else return undefined;
+  const names: readonly string[] = place ? PLACE_INTS : CANCEL_INTS;
+  // Values by index in `names`; NaN = absent.
+  const vals = [NaN, NaN, NaN, NaN, NaN, NaN];
+  while (i < n && text.charCodeAt(i) === 44 /* , */) {
+    if (text.charCodeAt(i + 1) !== 34 /* " */) return undefined;
+    const q = text.indexOf('"', i + 2);
+    if (q < 0 || text.charCodeAt(q + 1) !== 58 /* : */) return undefined;
+    const k = names.indexOf(text.slice(i + 2, q));
+    if (k < 0 || vals[k] === vals[k] /* present already */) return undefined;
+    const end = intEnd(text, q + 2);
+    if (end < 0) return undefined;
+    vals[k] = intValue(text, q + 2, end);
+    i = end;
+  }
+  if (i !== n - 1 || text.charCodeAt(i) !== 125 /* } */) return undefined;
+  if (place) {
+    const [tonce, base, counter, quantity, price, total] = vals as [number, number, number, number, number, number];
+    if (base !== base || counter !== counter) return undefined; // required: parseStrict reports it
+    const c: PlaceOrderCmd = { method: 'PlaceOrder', base, counter };
+    if (tonce === tonce) c.tonce = tonce;
+    if (quantity === quantity) c.quantity = quantity;
+    if (price === price) c.price = price;
+    if (total === total) c.total = total;
+    return { ok: true, tag, cmd: c };
+  }
+  const c: CancelOrderCmd = { method: 'CancelOrder' };
+  if (vals[0] === vals[0]) c.id = vals[0];
+  if (vals[1] === vals[1]) c.tonce = vals[1];
+  return { ok: true, tag, cmd: c };
+}
+
+/**
+ * End of a plain JSON integer literal starting at `i` (-?(0|[1-9][0-9]*), at most
+ * MAX_FAST_DIGITS digits, followed by ',' or '}'), or -1.
+ */
+function intEnd(text: string, i: number): number {
+  if (text.charCodeAt(i) === 45 /* - */) i++;
+  const start = i;
+  let c = text.charCodeAt(i);
+  while (c >= 48 && c <= 57) c = text.charCodeAt(++i);
+  const digits = i - start;
+  if (digits === 0 || digits > MAX_FAST_DIGITS || (digits > 1 && text.charCodeAt(start) === 48)) return -1;
+  return c === 44 || c === 125 ? i : -1;
+}
+
+/** The value of the literal text[i, end) checked by intEnd (-0 as 0, as parseStrict normalises it). */
+function intValue(text: string, i: number, end: number): number {
+  const neg = text.charCodeAt(i) === 45;
+  let v = 0;
+  for (let j = neg ? i + 1 : i; j < end; j++) v = v * 10 + (text.charCodeAt(j) - 48);
+  return neg && v !== 0 ? -v : v;
 }
