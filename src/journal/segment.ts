@@ -1,5 +1,5 @@
 // Reading and appending journal segments (format in format.ts).
-import { closeSync, fdatasync, fstatSync, openSync, promises as fsp, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync, promises as fsp, readSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { crc32c } from './crc32c.js';
 import {
@@ -390,6 +390,11 @@ export class SegmentWriter {
   /** fdatasync through the callback API: one thread-pool round trip, without FileHandle's promise layers. */
   datasync(): Promise<void> {
     return new Promise((resolve, reject) => fdatasync(this.fh.fd, (e) => (e ? reject(e) : resolve())));
+  }
+
+  /** fdatasync on the calling thread (see the sequencer's LOOP_SYNC_BELOW for when). */
+  datasyncSync(): void {
+    fdatasyncSync(this.fh.fd);
   }
 
   close(): Promise<void> {

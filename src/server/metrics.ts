@@ -23,6 +23,7 @@ export interface JournalStatsLike {
   commands?: number;
   appends?: number;
   fsyncs?: number;
+  loopFsyncs?: number;
   appendedBytes?: number;
   /** Cumulative seconds in journal writes / fdatasyncs. */
   appendSeconds?: number;
@@ -215,6 +216,7 @@ export class Metrics {
     journalGauge('openfloor_journal_append_seconds_total', 'Cumulative seconds spent in journal writes.', (s) => s.appendSeconds);
     journalGauge('openfloor_journal_fsync_seconds_total', 'Cumulative seconds spent in journal fdatasync.', (s) => s.fsyncSeconds);
     journalGauge('openfloor_journal_fsyncs', 'fsync calls on the journal since start.', (s) => s.fsyncs);
+    journalGauge('openfloor_journal_loop_fsyncs', 'Of the journal fsyncs, those done on the event loop (small batches at a moderate rate).', (s) => s.loopFsyncs);
     journalGauge('openfloor_journal_max_batch', 'Largest group-commit batch (commands) since start.', (s) => s.maxBatch);
     journalGauge('openfloor_journal_durable_seq', 'Highest durable sequence number.', (s) => s.durableSeq);
     journalGauge('openfloor_snapshots', 'Snapshots taken since start.', (s) => s.snapshots);

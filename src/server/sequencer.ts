@@ -9,7 +9,8 @@
 // resolved (or the submitTo sinks called: the same, without a promise per command). Nothing about
 // a command leaves the process before it is durable. Commands keep
 // being applied (into the other batch buffer) while a batch is written and synced; a batch of
-// EARLY_FLUSH_AT commands starts its write at once rather than after the event-loop turn.
+// EARLY_FLUSH_AT commands starts its write at once rather than after the event-loop turn; a
+// small batch at a moderate rate is fdatasync'ed on the loop itself (LOOP_SYNC_BELOW).
 //
 // Failure: if a journal write or fsync fails (or the engine throws), the in-memory state is
 // ahead of the disk. The sequencer logs at fatal level, rejects everything pending, refuses
@@ -58,6 +59,8 @@ export interface SequencerStats {
   batches: number;
   appendedBytes: number;
   fsyncs: number;
+  /** Of `fsyncs`, those done on the event loop (small batches at a moderate rate: LOOP_SYNC_BELOW). */
+  loopFsyncs: number;
   /** Cumulative time in journal writes / fdatasyncs (monotonic counters). */
   appendSeconds: number;
   fsyncSeconds: number;
@@ -116,6 +119,20 @@ class Batch {
  */
 const EARLY_FLUSH_AT = 512;
 
+/**
+ * Under fsync 'always', a batch smaller than this is fdatasync'ed on the event loop itself when
+ * the disk answers within LOOP_SYNC_MAX_MS (moving average) and the journal is not the
+ * bottleneck (more time has passed since the last fdatasync ended than one takes); otherwise it
+ * goes through the thread pool, so the loop keeps applying commands meanwhile (back to back,
+ * syncs on the loop would serialise cohorts of commands that could overlap). A small batch at
+ * a moderate rate has nothing to overlap with (the loop turn that gathered it is over), and the pool's
+ * round trip (a thread woken, then the loop woken by it: cross-CPU wake-ups, costly on a VM) cost
+ * more than the fdatasync itself: on the 2-core development VM at 10,000 commands/s, server CPU
+ * per command fell ~30 % and the submit-to-publish p99 halved (bench/ws.ts, BENCHMARKS.md).
+ */
+const LOOP_SYNC_BELOW = 128;
+const LOOP_SYNC_MAX_MS = 2;
+
 /** Initial size of a batch buffer (grown when a batch needs more). */
 const BATCH_BUFFER_BYTES = 256 * 1024;
 
@@ -163,6 +180,10 @@ export class Sequencer {
   private dirty = false;
   private syncDue = false;
   private lastSyncAt = performance.now();
+  /** Moving average of fdatasync time (ms): decides whether a small batch may sync on the loop. */
+  private fsyncAvgMs = 0;
+  /** The current flushLoop pass fdatasync'ed on the event loop. */
+  private syncedOnLoop = false;
   private syncWaiters: Waiter[] = [];
   private durableSeq: number;
   private durableWaiters: Waiter[] = [];
@@ -203,6 +224,7 @@ export class Sequencer {
       batches: 0,
       appendedBytes: 0,
       fsyncs: 0,
+      loopFsyncs: 0,
       appendSeconds: 0,
       fsyncSeconds: 0,
       lastAppendMs: 0,
@@ -432,10 +454,12 @@ export class Sequencer {
           this.inflight = null;
           this.publish(batch);
           this.maybeSnapshot();
+          // After a sync on the loop, let I/O run first: commands read meanwhile join the next batch.
+          if (this.syncedOnLoop) break;
           continue;
         }
         if (this.dirty && (this.syncDue || this.syncWaiters.length > 0)) {
-          await this.fsyncJournal();
+          await this.fsyncJournal(false);
           continue;
         }
         break;
@@ -444,6 +468,10 @@ export class Sequencer {
       this.fail(e instanceof Error ? e : new Error(String(e)));
     } finally {
       this.flushing = false;
+      if (this.syncedOnLoop) {
+        this.syncedOnLoop = false;
+        if (this.pending.length > 0) this.kick();
+      }
     }
   }
 
@@ -474,21 +502,32 @@ export class Sequencer {
     st.lastBatch = batch.length;
     if (batch.length > st.maxBatch) st.maxBatch = batch.length;
     this.dirty = this.sync;
-    if (this.opts.fsync === 'always' || (this.opts.fsync === 'interval' && t1 - this.lastSyncAt >= this.opts.fsyncIntervalMs)) {
-      await this.fsyncJournal();
+    if (this.opts.fsync === 'always') {
+      const avg = this.fsyncAvgMs;
+      await this.fsyncJournal(batch.length < LOOP_SYNC_BELOW && avg < LOOP_SYNC_MAX_MS && t1 - this.lastSyncAt > avg);
+    } else if (this.opts.fsync === 'interval' && t1 - this.lastSyncAt >= this.opts.fsyncIntervalMs) {
+      await this.fsyncJournal(false);
     }
   }
 
-  private async fsyncJournal(): Promise<void> {
+  /** fdatasyncs the journal; `onLoop`: on the event loop (blocking it), else in the thread pool. */
+  private async fsyncJournal(onLoop: boolean): Promise<void> {
     const waiters = this.syncWaiters;
     this.syncWaiters = [];
     this.syncDue = false;
     this.dirty = false;
     if (this.writer) {
       const t0 = performance.now();
-      await this.writer.datasync();
+      if (onLoop) {
+        this.writer.datasyncSync();
+        this.syncedOnLoop = true;
+        this.st.loopFsyncs++;
+      } else {
+        await this.writer.datasync();
+      }
       this.lastSyncAt = performance.now();
       const d = this.lastSyncAt - t0;
+      this.fsyncAvgMs += (d - this.fsyncAvgMs) / 16;
       this.st.fsyncs++;
       this.st.lastFsyncMs = d;
       this.st.lastFsyncSeconds = d / 1000;

@@ -66,6 +66,31 @@ describe('sequencer', () => {
     await sequencer.close();
   });
 
+  it('fdatasyncs a lone command on the event loop and a large batch in the thread pool, each before publishing', async (t) => {
+    const dir = tmpDir(t);
+    const { sequencer } = await open(dir);
+    const published: number[] = [];
+    sequencer.onApplied((a) => published.push(a.seq));
+    const first = sequencer.submit(deposit(1, 1));
+    assert.deepEqual(published, [], 'not published before its fdatasync');
+    await first;
+    let st = sequencer.stats();
+    assert.deepEqual([st.fsyncs, st.loopFsyncs, st.durableSeq], [1, 1, 1], 'a lone command: synced on the loop');
+    // 300 at once: one batch, too large to block the loop for (its sync overlaps further commands).
+    const burst = Array.from({ length: 300 }, (_, i) => sequencer.submit(deposit(2 + i, 1)));
+    assert.equal(published.length, 1);
+    await Promise.all(burst);
+    st = sequencer.stats();
+    assert.equal(st.loopFsyncs, 1, 'the batch of 300 went through the thread pool');
+    assert.equal(st.fsyncs, st.appends);
+    assert.deepEqual(published, Array.from({ length: 301 }, (_, i) => i + 1));
+    await sequencer.close();
+    // Both paths made it durable: a fresh open reads all 301 back.
+    const again = await open(dir);
+    assert.equal(again.engine.lastSeq, 301);
+    await again.sequencer.close();
+  });
+
   it('does not let a stray seq/time on the input override the stamp, and gives the engine what a replay reads', async (t) => {
     const dir = tmpDir(t);
     const { sequencer } = await open(dir);
