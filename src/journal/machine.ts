@@ -4,6 +4,8 @@ import type { Command, CommandResult, EngineConfig, EngineEvent } from '../core/
 
 export interface Machine {
   apply(cmd: Command, out: EngineEvent[]): CommandResult;
+  /** apply() without building events, if the machine can (recovery needs only the state). */
+  applyQuiet?(cmd: Command): CommandResult;
   /** Seq of the last applied command (0 before any). */
   readonly lastSeq: number;
   /** Micro-timestamp of the last applied command. */

@@ -135,6 +135,8 @@ async function replay(segments: SegmentInfo[], baseSeq: number, baseTime: number
     throw new CorruptionError(s.rel, 0, `journal starts at seq ${s.firstSeq} but the state is at seq ${baseSeq}: commands ${baseSeq + 1}..${s.firstSeq - 1} are missing`);
   }
   const out: EngineEvent[] = [];
+  // Only the state is recovered: no events to build where the machine can skip them.
+  const quiet = machine.applyQuiet !== undefined;
   const rb = new SegmentReadBuffer();
   let expected = segments[start]!.firstSeq;
   for (let i = start; i < segments.length; i++) {
@@ -158,9 +160,12 @@ async function replay(segments: SegmentInfo[], baseSeq: number, baseTime: number
         throw new CorruptionError(seg.rel, off, `record seq ${seq}: ${(err as Error).message}`);
       }
       if (cmd.seq !== seq) throw new CorruptionError(seg.rel, off, `record carries seq ${String(cmd.seq)} where seq ${seq} belongs`);
-      if (out.length !== 0) out.length = 0;
       try {
-        machine.apply(cmd, out);
+        if (quiet) machine.applyQuiet!(cmd);
+        else {
+          if (out.length !== 0) out.length = 0;
+          machine.apply(cmd, out);
+        }
       } catch (err) {
         throw new Error(`${seg.rel}: engine.apply threw replaying seq ${seq} (record at byte offset ${off}): ${(err as Error).message}`);
       }
