@@ -19,7 +19,7 @@
 //      (CRC walk), _decode_ms and _apply_ms time the parts apart on the same journal (read =
 //      whole files into fresh buffers, which the split needs in memory - recovery itself reads
 //      piecewise into one warm buffer; decode = decoding and dropping, as a replay does; apply =
-//      a fresh Engine over the commands decoded beforehand);
+//      a fresh Engine over the commands decoded beforehand, through applyQuiet as recovery does);
 //      replay_journal_only_ms / _cpu_ms: the same recovery into a machine that applies nothing
 //      (the journal's own share: piecewise read, CRC, decode, seq checks).
 //   3. snapshot: R non-crossing resting orders (fsync 'off' to build them), then one snapshot
@@ -234,12 +234,9 @@ async function main(): Promise<void> {
       const decoded: Command[] = new Array<Command>(n);
       for (let i = 0; i < n; i++) decoded[i] = decodeCommand(bufs[which[i]!]!, starts[i]!, ends[i]!);
       const tApplyStart = performance.now();
+      // As recovery applies them: applyQuiet, no events built.
       const e = new Engine(config);
-      const out: EngineEvent[] = [];
-      for (let i = 0; i < decoded.length; i++) {
-        out.length = 0;
-        e.apply(decoded[i]!, out);
-      }
+      for (let i = 0; i < decoded.length; i++) e.applyQuiet(decoded[i]!);
       const tApply = performance.now();
       return { read: tRead - t, scan: tScan - tRead, decode: tDecode - tScan, apply: tApply - tApplyStart };
     })();
