@@ -11,6 +11,11 @@ export interface Machine {
   /** Micro-timestamp of the last applied command. */
   readonly now: number;
   serialize(): unknown;
+  /**
+   * serialize() for a snapshot, if the machine has a cheaper form: the result may share memory
+   * with the next call's, so it is valid until then (snapshots are taken one at a time).
+   */
+  serializeForSnapshot?(): unknown;
   stateHash(): string;
 }
 

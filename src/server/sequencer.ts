@@ -653,7 +653,8 @@ export class Sequencer {
     this.snapshotRunning = true;
     const t0 = performance.now();
     try {
-      const state = this.machine.serialize();
+      // Valid until the next snapshot: the snapshot chain runs them one at a time.
+      const state = this.machine.serializeForSnapshot?.() ?? this.machine.serialize();
       const serializeMs = performance.now() - t0;
       const writing = writeSnapshot({
         dataDir: this.opts.dataDir,

@@ -95,6 +95,27 @@ test('snapshot format 2: resting orders are Float64Array columns with a fixed st
   assert.equal(byId.get(3)![2], 3); // persistent bid
 });
 
+test('serializeForSnapshot: the same state as serialize, its order columns in one buffer reused by the next call', () => {
+  const h = populated();
+  const first = h.engine.serializeForSnapshot();
+  assert.deepEqual(first, h.engine.serialize());
+  const buffer = first.marketStates.find((m) => m.orders.count > 0)!.orders.data.buffer;
+  for (const m of first.marketStates) assert.equal(m.orders.data.buffer, buffer, 'every market in the one buffer');
+  assert.equal(Engine.restore(first).stateHash(), h.engine.stateHash());
+  // Other orders, as many: the next call reuses the buffer and is exact.
+  h.limit(1, -7, 1_000_500);
+  h.run({ type: 'CancelAllOrders', userId: 3 });
+  const second = h.engine.serializeForSnapshot();
+  assert.equal(second.marketStates.find((m) => m.orders.count > 0)!.orders.data.buffer, buffer, 'the buffer is reused');
+  assert.deepEqual(second, h.engine.serialize());
+  assert.equal(Engine.restore(second).stateHash(), h.engine.stateHash());
+  // A book that outgrows the buffer gets a new, larger one.
+  for (let i = 0; i < 50; i++) h.limit(2, 1, 900_000 - i * 100);
+  const third = h.engine.serializeForSnapshot();
+  assert.notEqual(third.marketStates.find((m) => m.orders.count > 0)!.orders.data.buffer, buffer);
+  assert.deepEqual(third, h.engine.serialize());
+});
+
 test('snapshot round trip: live → serialize → JSON text → parse → restore gives the same state and behaviour', () => {
   const h = populated();
   const live = h.engine.stateHash();
