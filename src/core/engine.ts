@@ -1629,12 +1629,12 @@ function writeOrderRow(data: Float64Array, j: number, rows: Float64Array, h: num
 }
 
 /**
- * A book's resting orders as format-2 columns, in priority order (bids then asks), one pass.
- * The fast book's level arrays are walked directly (no callback per order). (Numbering the
- * orders first and then copying the pool front to back, so the reads stream, measured no faster:
- * the cost is dominated by first writes to the fresh output array.)
+ * A book's resting orders as format-2 columns in `data` (book.size * ORDER_STRIDE numbers), in
+ * priority order (bids then asks), one pass. The fast book's level arrays are walked directly
+ * (no callback per order). (Numbering the orders first and then copying the pool front to back,
+ * so the reads stream, measured no faster: the cost of a fresh `data` is dominated by its first
+ * writes, hence serializeForSnapshot's warm buffer.)
  */
-/** Fills `data` (book.size * ORDER_STRIDE numbers) with the book's orders in priority order, bids first. */
 function orderColumns(book: Book, orderPool: OrderPool, data: Float64Array): OrderColumns & { data: Float64Array } {
   const count = book.size;
   const rows = orderPool.data;

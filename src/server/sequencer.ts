@@ -125,10 +125,11 @@ const EARLY_FLUSH_AT = 512;
  * bottleneck (more time has passed since the last fdatasync ended than one takes); otherwise it
  * goes through the thread pool, so the loop keeps applying commands meanwhile (back to back,
  * syncs on the loop would serialise cohorts of commands that could overlap). A small batch at
- * a moderate rate has nothing to overlap with (the loop turn that gathered it is over), and the pool's
- * round trip (a thread woken, then the loop woken by it: cross-CPU wake-ups, costly on a VM) cost
- * more than the fdatasync itself: on the 2-core development VM at 10,000 commands/s, server CPU
- * per command fell ~30 % and the submit-to-publish p99 halved (bench/ws.ts, BENCHMARKS.md).
+ * a moderate rate has nothing to overlap with (the loop turn that gathered it is over), and the
+ * pool's round trip (a thread woken, then the loop woken by it: cross-CPU wake-ups, costly on a VM) cost
+ * more than the fdatasync itself: on the 2-core development VM, server CPU per command fell ~10 %
+ * at 10,000 commands/s and ~20 % saturated with one command in flight per connection
+ * (bench/ws.ts, BENCHMARKS.md).
  */
 const LOOP_SYNC_BELOW = 128;
 const LOOP_SYNC_MAX_MS = 2;
