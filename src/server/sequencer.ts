@@ -126,9 +126,9 @@ const EARLY_FLUSH_AT = 512;
  * goes through the thread pool, so the loop keeps applying commands meanwhile (back to back,
  * syncs on the loop would serialise cohorts of commands that could overlap). A small batch at
  * a moderate rate has nothing to overlap with (the loop turn that gathered it is over), and the
- * pool's round trip (a thread woken, then the loop woken by it: cross-CPU wake-ups, costly on a VM) cost
- * more than the fdatasync itself: on the 2-core development VM, server CPU per command fell ~10 %
- * at 10,000 commands/s and ~20 % saturated with one command in flight per connection
+ * pool's round trip (a thread woken, then the loop woken by it: cross-CPU wake-ups, costly on a
+ * VM) cost more than the fdatasync itself: on the 2-core development VM, server CPU per command
+ * fell ~10 % at 10,000 commands/s and ~20 % saturated with one command in flight per connection
  * (bench/ws.ts, BENCHMARKS.md).
  */
 const LOOP_SYNC_BELOW = 128;
@@ -547,6 +547,16 @@ export class Sequencer {
     });
   }
 
+  /** Gives a sink its outcome (`applied`, else `err`); a sink that throws is logged, never lets the loop fail. */
+  private tell(sink: AppliedSink, applied: Applied | null, err: Error | null): void {
+    try {
+      if (applied !== null) sink.applied(applied);
+      else sink.failed(err!);
+    } catch (e) {
+      this.log.error({ err: e, seq: applied?.seq }, 'submitTo sink threw');
+    }
+  }
+
   private publish(batch: Batch): void {
     const listeners = this.listeners;
     const applied = batch.applied;
@@ -568,13 +578,7 @@ export class Sequencer {
     this.st.durableSeq = last;
     this.st.commands += n;
     const sinks = batch.sinks;
-    for (let i = 0; i < n; i++) {
-      try {
-        sinks[i]!.applied(applied[i]!);
-      } catch (e) {
-        this.log.error({ err: e, seq: applied[i]!.seq }, 'submitTo sink threw');
-      }
-    }
+    for (let i = 0; i < n; i++) this.tell(sinks[i]!, applied[i]!, null);
     let i = 0;
     while (i < this.durableWaiters.length && this.durableWaiters[i]!.seq <= last) this.durableWaiters[i++]!.resolve();
     if (i > 0) this.durableWaiters.splice(0, i);
@@ -599,17 +603,7 @@ export class Sequencer {
     const pending = this.pending;
     this.inflight = null;
     this.pending = new Batch();
-    for (const b of [inflight, pending]) {
-      if (b) {
-        for (const sink of b.sinks) {
-          try {
-            sink.failed(err);
-          } catch (e) {
-            this.log.error({ err: e }, 'submitTo sink threw');
-          }
-        }
-      }
-    }
+    for (const b of [inflight, pending]) if (b) for (const sink of b.sinks) this.tell(sink, null, err);
     for (const w of this.durableWaiters) w.reject(err);
     for (const w of this.syncWaiters) w.reject(err);
     this.durableWaiters = [];

@@ -464,53 +464,23 @@ function makeContext(
   pending: InFlight,
 ): ServerContext {
   const cmdLog = log.child({ component: 'engine' });
+  const submitTo = (cmd: UnstampedCommand, sink: AppliedSink): void => {
+    pending.count++;
+    sequencer.submitTo(cmd, new MeteredSink(cmd, performance.now(), sink, pending, cmdLog));
+  };
   return {
     engine,
     limits: config.limits,
     log,
-    submit(cmd: UnstampedCommand): Promise<Applied> {
-      const t0 = performance.now();
-      let submitted: Promise<Applied>;
-      try {
-        submitted = sequencer.submit(cmd);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      pending.count++;
-      return submitted.then(
-        (applied) => {
-          try {
-            const seconds = (performance.now() - t0) / 1000;
-            metrics.commandApplied(cmd.type, resultName(applied.result), seconds);
-            if (!applied.result.ok) {
-              metrics.rejected('engine', errorCodeName(applied.result.code));
-              cmdLog.info(
-                { event: 'rejected', seq: applied.seq, cmd: commandSummary(cmd), code: applied.result.code, error: applied.result.message },
-                'command rejected',
-              );
-            }
-          } finally {
-            pending.done();
-          }
-          return applied;
-        },
-        (err: unknown) => {
-          pending.done();
-          throw err;
-        },
-      );
-    },
-    submitTo(cmd: UnstampedCommand, sink: AppliedSink): void {
-      pending.count++;
-      sequencer.submitTo(cmd, new MeteredSink(cmd, performance.now(), sink, pending, cmdLog));
-    },
+    submit: (cmd: UnstampedCommand): Promise<Applied> => new Promise((resolve, reject) => submitTo(cmd, { applied: resolve, failed: reject })),
+    submitTo,
     whenDurable: () => sequencer.whenDurable(),
     onApplied: (listener: AppliedListener) => sequencer.onApplied(listener),
     newSessionId: () => sequencer.newSessionId(),
   };
 }
 
-/** submitTo's bookkeeping around a dialect's sink: what submit() does in its then-handlers. */
+/** The server's bookkeeping around a dialect's sink (submit() and submitTo() both go through it): metrics, the rejected-command log, the in-flight count. */
 class MeteredSink implements AppliedSink {
   constructor(
     private readonly cmd: UnstampedCommand,
