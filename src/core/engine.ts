@@ -82,6 +82,15 @@ function fail(code: Exclude<ErrorCode, 0>, message: string): Failure {
 }
 
 class AssetState {
+  /**
+   * Every user's available plus reserved balance in this asset, summed: what the exchange holds
+   * for its users. Deposit keeps it at most 2^53 - 1, so every balance and every sum of balances
+   * the engine forms stays an exact integer (a per-user limit alone would not: trades move funds
+   * between users). Trades move funds without changing it, except the fees they take; derived from
+   * the balances, so a restore recomputes it rather than reading it.
+   */
+  held = 0;
+
   constructor(
     public readonly config: AssetConfig,
     /** Dense index into per-user balance arrays. */
@@ -690,7 +699,8 @@ export class Engine implements EngineApi {
       A[bidRow + counter * ACCT]! -= total + bidFee;
     }
 
-    // Ledger side effects: market statistics, volumes, positions.
+    // Ledger side effects: the fees leave the users' funds; market statistics, volumes, positions.
+    m.counter.held -= bidFee + askFee;
     m.last = price;
     m.window.add(this.now, price, q, total);
     if (!self) {
@@ -944,10 +954,9 @@ export class Engine implements EngineApi {
     const asset = this.assetByCode.get(code);
     if (asset === undefined) return fail(ErrorCode.NOT_FOUND, 'There is no such asset.');
     if (!isSafeNonNegative(amount) || amount === 0) return fail(ErrorCode.INVALID, 'Amount must be a positive integer.');
-    const A = this.accounts.data;
-    const j = this.at(u, asset.index);
-    if (A[j + A_AVAILABLE]! + A[j + A_RESERVED]! + amount > MAX_SAFE) return fail(ErrorCode.INVALID, 'Balance would overflow.');
-    A[j + A_AVAILABLE]! += amount;
+    if (asset.held + amount > MAX_SAFE) return fail(ErrorCode.INVALID, 'Balance would overflow.');
+    this.accounts.data[this.at(u, asset.index) + A_AVAILABLE]! += amount;
+    asset.held += amount;
     this.balanceChanged(u, asset);
     return { ok: true };
   }
@@ -963,6 +972,7 @@ export class Engine implements EngineApi {
     const j = this.at(u, asset.index);
     if (A[j + A_AVAILABLE]! < c.amount) return fail(ErrorCode.INSUFFICIENT_FUNDS, ErrorMessage.INSUFFICIENT_FUNDS);
     A[j + A_AVAILABLE]! -= c.amount;
+    asset.held -= c.amount;
     this.balanceChanged(u, asset);
     return { ok: true };
   }
@@ -1285,6 +1295,11 @@ export class Engine implements EngineApi {
     return { ok: true, quantity: sumQ, total: sumT };
   }
 
+  /** Every user's available plus reserved balance in the asset, summed (undefined: no such asset). */
+  heldTotal(code: number): number | undefined {
+    return this.assetByCode.get(code)?.held;
+  }
+
   balances(userId: number): BalanceView[] {
     const u = this.userMap.get(userId);
     if (u === undefined) return [];
@@ -1439,14 +1454,42 @@ export class Engine implements EngineApi {
    * serialize() against ~40-55 ms into warm memory, and serialize() stalls matching.
    */
   serializeForSnapshot(): EngineSnapshotLive {
-    let need = 0;
-    for (const m of this.marketList) need += m.book.size * ORDER_STRIDE;
+    const need = this.snapshotNeed();
     const held = this.snapshotScratch;
     // Headroom for a growing book; a book that shrank a lot gives the memory back.
     if (held === null || held.length < need || held.length > 4 * need + SCRATCH_SLACK) {
       this.snapshotScratch = new Float64Array(need + (need >> 3));
     }
     return this.serializeWith(this.snapshotScratch);
+  }
+
+  /** Numbers serializeForSnapshot() writes now: ORDER_STRIDE per resting order. */
+  private snapshotNeed(): number {
+    let need = 0;
+    for (const m of this.marketList) need += m.book.size * ORDER_STRIDE;
+    return need;
+  }
+
+  /**
+   * Length of the buffer serializeForSnapshot() would like handed to it (room for the resting
+   * orders and half as many again), or 0 while the one it holds fits. Allocating it is cheap; its
+   * first-touch page faults are what stall: a caller can take those off the event loop and then
+   * adoptSnapshotBuffer() it.
+   */
+  snapshotBufferWanted(): number {
+    const need = this.snapshotNeed();
+    const held = this.snapshotScratch;
+    if (held !== null && held.length >= need) return 0;
+    return need + (need >> 1);
+  }
+
+  /** Takes `buf` as serializeForSnapshot()'s buffer if it fits the resting orders now and the held one does not. */
+  adoptSnapshotBuffer(buf: Float64Array): boolean {
+    const need = this.snapshotNeed();
+    const held = this.snapshotScratch;
+    if (buf.length < need || (held !== null && held.length >= need)) return false;
+    this.snapshotScratch = buf;
+    return true;
   }
 
   private serializeWith(scratch: Float64Array | null): EngineSnapshotLive {
@@ -1518,6 +1561,11 @@ export class Engine implements EngineApi {
         A[e.at(u, i) + A_THROUGH] = t;
       }
       for (const a of su.addresses) u.addresses.add(a);
+    }
+    for (const a of e.assetList) {
+      let held = 0;
+      for (const u of e.userMap.values()) held += e.accounts.data[e.at(u, a.index) + A_AVAILABLE]! + e.accounts.data[e.at(u, a.index) + A_RESERVED]!;
+      a.held = held;
     }
     for (const k of s.apiKeys) e.apiKeyMap.set(k.accessId, { ...k, permissions: [...k.permissions] });
     const pool = e.pool;

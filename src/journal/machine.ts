@@ -16,6 +16,12 @@ export interface Machine {
    * with the next call's, so it is valid until then (snapshots are taken one at a time).
    */
   serializeForSnapshot?(): unknown;
+  /**
+   * Length of a Float64Array serializeForSnapshot() would like to be given (0: none), and the
+   * hand-over: the caller pre-faults the buffer off the event loop (see Engine).
+   */
+  snapshotBufferWanted?(): number;
+  adoptSnapshotBuffer?(buf: Float64Array): boolean;
   stateHash(): string;
 }
 

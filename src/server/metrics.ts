@@ -33,6 +33,7 @@ export interface JournalStatsLike {
   maxBatch?: number;
   snapshots?: number;
   snapshotFailures?: number;
+  snapshotBuffersWarmed?: number;
   lastSnapshotSeq?: number;
   lastSnapshotMs?: number;
   durableSeq?: number;
@@ -221,6 +222,7 @@ export class Metrics {
     journalGauge('openfloor_journal_durable_seq', 'Highest durable sequence number.', (s) => s.durableSeq);
     journalGauge('openfloor_snapshots', 'Snapshots taken since start.', (s) => s.snapshots);
     journalGauge('openfloor_snapshot_failures', 'Snapshots that failed since start.', (s) => s.snapshotFailures);
+    journalGauge('openfloor_snapshot_buffers_warmed', 'Snapshot buffers pre-faulted off the event loop since start.', (s) => s.snapshotBuffersWarmed);
     journalGauge('openfloor_last_snapshot_seq', 'Sequence number covered by the latest snapshot.', (s) => s.lastSnapshotSeq);
     journalGauge('openfloor_last_snapshot_seconds', 'Wall time of the latest snapshot.', (s) => (s.lastSnapshotMs === undefined ? undefined : s.lastSnapshotMs / 1000));
 

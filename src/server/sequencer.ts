@@ -29,6 +29,7 @@ import { applyRetention } from '../journal/retention.js';
 import { SegmentWriter } from '../journal/segment.js';
 import { writeSnapshot } from '../journal/snapshot.js';
 import type { Applied, AppliedListener, AppliedSink } from './context.js';
+import { prefaultedFloat64Array } from './prefault.js';
 import * as path from 'node:path';
 
 /** Session ids are boot * SESSION_SPAN + n: unique across restarts (boot is persisted before use). */
@@ -74,6 +75,8 @@ export interface SequencerStats {
   segmentsCreated: number;
   snapshots: number;
   snapshotFailures: number;
+  /** Snapshot buffers pre-faulted off the event loop and handed to the machine (see warmSnapshotBuffer). */
+  snapshotBuffersWarmed: number;
   lastSnapshotSeq: number;
   lastSnapshotMs: number;
   lastSnapshotStallMs: number;
@@ -136,6 +139,8 @@ const LOOP_SYNC_MAX_MS = 2;
 
 /** Initial size of a batch buffer (grown when a batch needs more). */
 const BATCH_BUFFER_BYTES = 256 * 1024;
+/** Snapshot buffers (numbers) from which warmSnapshotBuffer pre-faults: 1 MB, ~14,500 resting orders, ~3 ms of faults. */
+const WARM_SNAPSHOT_BUFFER_FROM = 131_072;
 
 function newBatchBuffer(bytes: number): Buffer {
   // Not from the shared pool: byteOffset 0, so one DataView covers it.
@@ -197,6 +202,7 @@ export class Sequencer {
   private lastSnapshotFile: string;
   private lastSnapshotAt = performance.now();
   private snapshotRunning = false;
+  private warming: Promise<void> | null = null;
   private snapshotChain: Promise<unknown> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
   private closing: Promise<void> | undefined;
@@ -237,6 +243,7 @@ export class Sequencer {
       segmentsCreated: 0,
       snapshots: 0,
       snapshotFailures: 0,
+      snapshotBuffersWarmed: 0,
       lastSnapshotSeq: init.lastSnapshotSeq,
       lastSnapshotMs: 0,
       lastSnapshotStallMs: 0,
@@ -627,6 +634,7 @@ export class Sequencer {
   // ---------------------------------------------------------------- snapshots
 
   private maybeSnapshot(): void {
+    if (this.warming === null) void this.warmSnapshotBuffer();
     if (this.snapshotRunning || this.state !== 'open') return;
     const since = this.nextSeq - 1 - this.lastSnapshotSeq;
     if (since <= 0) return;
@@ -636,6 +644,32 @@ export class Sequencer {
         this.log.error({ err: e }, 'snapshot failed (the journal is unaffected; will retry)');
       });
     }
+  }
+
+  /**
+   * Makes sure the buffer the next snapshot serializes into is mapped memory, pre-faulting a new
+   * one off the event loop when the book has outgrown the machine's (prefault.ts). Without it the
+   * first snapshot of a process, and the first after the book outgrows the buffer's headroom,
+   * takes those page faults inside serialize(): ~300 ms of stall with a million resting orders on
+   * the development VM. Runs by itself after batches; resolves when the warm in progress (or the
+   * one started now) is done. Small buffers are left to serialize(): their faults cost little.
+   */
+  warmSnapshotBuffer(): Promise<void> {
+    if (this.warming !== null) return this.warming;
+    const want = this.state === 'open' ? (this.machine.snapshotBufferWanted?.() ?? 0) : 0;
+    if (want < WARM_SNAPSHOT_BUFFER_FROM) return Promise.resolve();
+    const warming = prefaultedFloat64Array(want)
+      .then((buf) => {
+        if (this.machine.adoptSnapshotBuffer?.(buf) === true) this.st.snapshotBuffersWarmed++;
+      })
+      .catch((e: unknown) => {
+        this.log.warn({ err: e }, 'pre-faulting the snapshot buffer failed (the next snapshot allocates its own)');
+      })
+      .finally(() => {
+        this.warming = null;
+      });
+    this.warming = warming;
+    return warming;
   }
 
   private async takeSnapshot(): Promise<SnapshotResult> {

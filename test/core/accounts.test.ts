@@ -45,6 +45,36 @@ test('deposits: positive safe integers into existing assets, reported by Balance
   assert.deepEqual(h.balance(a, USDT), { asset: USDT, available: Number.MAX_SAFE_INTEGER - 1, reserved: 1 });
 });
 
+test('deposits: the total of an asset over all users stays a safe integer, so trades can never carry a balance past 2^53', () => {
+  const h = Harness.of(testConfig({ fees: [{ minVolume: 0, makerPpm: 1_000, takerPpm: 2_000 }] }));
+  const a = h.user({ [XBT]: 1_000 });
+  const b = h.user({ [USDT]: 1_000_000_000 });
+  // a alone is far from the per-user limit, but together with b's funds USDT would pass 2^53.
+  const room = Number.MAX_SAFE_INTEGER - 1_000_000_000;
+  const refused = h.run({ type: 'Deposit', userId: a, asset: USDT, amount: room + 1 });
+  failure(refused.result, 8);
+  assert.deepEqual(refused.events, []);
+  assert.equal(h.engine.heldTotal(USDT), 1_000_000_000, 'unchanged');
+  ok(h.run({ type: 'Deposit', userId: a, asset: USDT, amount: room }).result);
+  assert.equal(h.engine.heldTotal(USDT), Number.MAX_SAFE_INTEGER);
+  failure(h.run({ type: 'Deposit', userId: b, asset: USDT, amount: 1 }).result, 8);
+  // Fees leave the total; a withdrawal makes room again.
+  h.limit(a, -1_000, 1_000_000);
+  h.place(b, { quantity: 1_000, price: 1_000_000 });
+  const fees = Number.MAX_SAFE_INTEGER - h.engine.heldTotal(USDT)!;
+  assert.ok(fees > 0, 'the trade took fees');
+  const sum = [a, b].reduce((t, u) => t + h.balance(u, USDT).available + h.balance(u, USDT).reserved, 0);
+  assert.equal(h.engine.heldTotal(USDT), sum);
+  ok(h.run({ type: 'AddWithdrawalAddress', userId: b, asset: USDT, address: 'out' }).result);
+  ok(h.run({ type: 'Withdraw', userId: b, asset: USDT, amount: 500, address: 'out' }).result);
+  assert.equal(h.engine.heldTotal(USDT), sum - 500);
+  ok(h.run({ type: 'Deposit', userId: b, asset: USDT, amount: fees + 500 }).result);
+  failure(h.run({ type: 'Deposit', userId: b, asset: USDT, amount: 1 }).result, 8);
+  // Derived from the balances: a restore recomputes it.
+  assert.equal(Engine.restore(h.engine.serialize()).heldTotal(USDT), Number.MAX_SAFE_INTEGER);
+  assert.equal(h.engine.heldTotal(0x1234), undefined);
+});
+
 test('withdrawals go only to an address registered for that user and asset', () => {
   const h = Harness.of();
   const a = h.user({ [XBT]: 1_000 });

@@ -357,6 +357,7 @@ function checkStep(engine: Engine, cmd: Command, result: CommandResult, events: 
       if (b !== undefined) sum += b.available + b.reserved;
     }
     assert.equal(sum + (ledger.fees.get(asset) ?? 0), ledger.external.get(asset) ?? 0, `conservation of ${asset}: ${ctx()}`);
+    assert.equal(engine.heldTotal(asset), sum, `the engine's running total of ${asset} is the sum of the balances: ${ctx()}`);
   }
 
   // Reservations: per user and asset the sum of the open orders' holds; bids hold enough.

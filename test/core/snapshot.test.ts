@@ -116,6 +116,25 @@ test('serializeForSnapshot: the same state as serialize, its order columns in on
   assert.deepEqual(third, h.engine.serialize());
 });
 
+test('snapshotBufferWanted / adoptSnapshotBuffer: a buffer handed over is used while it fits, garbage in it never shows', () => {
+  const h = populated();
+  const resting = h.engine.restingOrders().reduce((a, m) => a + m.count, 0);
+  const need = resting * ORDER_STRIDE;
+  assert.equal(h.engine.snapshotBufferWanted(), need + (need >> 1), 'nothing held: room for the book and half again');
+  assert.equal(h.engine.adoptSnapshotBuffer(new Float64Array(need - 1)), false, 'too small for the book');
+  const given = new Float64Array(need + 3).fill(Number.NaN); // pre-faulted memory holds garbage
+  assert.equal(h.engine.adoptSnapshotBuffer(given), true);
+  assert.equal(h.engine.snapshotBufferWanted(), 0, 'what it holds fits');
+  assert.equal(h.engine.adoptSnapshotBuffer(new Float64Array(need * 2)), false, 'a fitting buffer is not replaced');
+  const snap = h.engine.serializeForSnapshot();
+  for (const m of snap.marketStates) assert.equal(m.orders.data.buffer, given.buffer, 'serialized into the given buffer');
+  assert.deepEqual(snap, h.engine.serialize());
+  assert.equal(Engine.restore(snap).stateHash(), h.engine.stateHash());
+  // The book outgrows it: wanted again, sized from the new book.
+  h.limit(2, 1, 900_000);
+  assert.equal(h.engine.snapshotBufferWanted(), (need + ORDER_STRIDE) + ((need + ORDER_STRIDE) >> 1));
+});
+
 test('snapshot round trip: live → serialize → JSON text → parse → restore gives the same state and behaviour', () => {
   const h = populated();
   const live = h.engine.stateHash();

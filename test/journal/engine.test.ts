@@ -145,6 +145,41 @@ describe('journal + Engine', () => {
     await r.sequencer.close();
   });
 
+  it('pre-faults the snapshot buffer in the background once the book outgrows it; the snapshot taken into it is exact', async (t) => {
+    const dir = tmpDir(t);
+    const { engine, sequencer } = await openStore(opts(dir, { fsync: 'off' }), CONFIG, silent);
+    // 16,000 resting orders: more than the 1 MB from which the sequencer warms a buffer itself.
+    const users = 20;
+    const ps: Promise<unknown>[] = [];
+    for (let i = 0; i < users; i++) ps.push(sequencer.submit({ type: 'CreateUser', ...key(i) }));
+    for (let u = 1; u <= users; u++) {
+      ps.push(sequencer.submit({ type: 'Deposit', userId: u, asset: USDT, amount: 10_000_000 * 10_000 }));
+      ps.push(sequencer.submit({ type: 'Deposit', userId: u, asset: XBT, amount: 100 * 10_000 }));
+    }
+    for (let i = 0; i < 16_000; i++) {
+      const bid = i % 2 === 0;
+      const ticks = bid ? 39_000 - (i % 500) : 41_000 + (i % 500);
+      const userId = 1 + (Math.floor(i / 2) % users);
+      ps.push(sequencer.submit({ type: 'PlaceOrder', userId, sessionId: userId, base: XBT, counter: USDT, quantity: bid ? 100 : -100, price: ticks * TICK }));
+    }
+    const results = (await Promise.all(ps)) as { result: { ok: boolean } }[];
+    assert.ok(results.every((a) => a.result.ok));
+    assert.equal(engine.restingOrders().reduce((a, m) => a + m.count, 0), 16_000);
+    await sequencer.warmSnapshotBuffer(); // the one started after some batch, maybe for a smaller book
+    await sequencer.warmSnapshotBuffer();
+    assert.ok(sequencer.stats().snapshotBuffersWarmed >= 1);
+    assert.equal(engine.snapshotBufferWanted(), 0, 'the machine holds a buffer that fits');
+    const live = engine.stateHash();
+    const state = engine.serialize();
+    await sequencer.snapshot();
+    await sequencer.close();
+    const r = await openStore(opts(dir, { fsync: 'off' }), CONFIG, silent);
+    assert.equal(r.recovery.replayed, 0, 'restored from the snapshot alone');
+    assert.equal(r.engine.stateHash(), live);
+    assert.deepEqual(r.engine.serialize(), state);
+    await r.sequencer.close();
+  });
+
   it('uses initialConfig only for a fresh data directory', async (t) => {
     const dir = tmpDir(t);
     const a = await openStore(opts(dir), CONFIG, silent);
