@@ -1562,9 +1562,10 @@ export class Engine implements EngineApi {
       }
       for (const a of su.addresses) u.addresses.add(a);
     }
+    const A = e.accounts.data;
     for (const a of e.assetList) {
       let held = 0;
-      for (const u of e.userMap.values()) held += e.accounts.data[e.at(u, a.index) + A_AVAILABLE]! + e.accounts.data[e.at(u, a.index) + A_RESERVED]!;
+      for (const u of e.userMap.values()) held += A[e.at(u, a.index) + A_AVAILABLE]! + A[e.at(u, a.index) + A_RESERVED]!;
       a.held = held;
     }
     for (const k of s.apiKeys) e.apiKeyMap.set(k.accessId, { ...k, permissions: [...k.permissions] });

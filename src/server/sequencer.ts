@@ -634,7 +634,7 @@ export class Sequencer {
   // ---------------------------------------------------------------- snapshots
 
   private maybeSnapshot(): void {
-    if (this.warming === null) void this.warmSnapshotBuffer();
+    void this.warmSnapshotBuffer(); // returns at once while one runs or none is wanted
     if (this.snapshotRunning || this.state !== 'open') return;
     const since = this.nextSeq - 1 - this.lastSnapshotSeq;
     if (since <= 0) return;
