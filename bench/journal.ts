@@ -67,9 +67,10 @@ const { values } = parseArgs({
   },
 });
 const ENCODING = (values.encoding ?? 'binary') as RecordEncoding;
-const COMMANDS = Number(values.commands ?? process.env.BENCH_COMMANDS ?? 200_000);
+// Defaults are issue #3's workload: 1,000,000 journaled commands, 1,000,000 resting orders.
+const COMMANDS = Number(values.commands ?? process.env.BENCH_COMMANDS ?? 1_000_000);
 const WINDOW = Number(values.window ?? 1000);
-const RESTING = Number(values.resting ?? 200_000);
+const RESTING = Number(values.resting ?? 1_000_000);
 const USERS = Number(values.users ?? 1000);
 const ROOT = values.dir ?? os.tmpdir();
 const silent = pino({ level: 'silent' });

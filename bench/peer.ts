@@ -17,11 +17,22 @@
 // rests when response.quantityLeft > 0.
 
 import { createRequire } from 'node:module';
-import { OrderBook, Side, type IProcessOrder } from 'nodejs-order-book';
+import { OrderBook, Side, type IProcessOrder, type LimitOrderOptions, type MarketOrderOptions } from 'nodejs-order-book';
 import { foldCancel, LiveOrders, LOT_UNITS, OP_CANCEL, OP_LIMIT, SIDE_BID, type BenchDriver, type Workload } from './workload.js';
 
 export const PEER_PACKAGE = 'nodejs-order-book';
 export const PEER_VERSION: string = (createRequire(import.meta.url)(`${PEER_PACKAGE}/package.json`) as { version: string }).version;
+
+/**
+ * Operations [from, to) of a workload as the peer's calls, built before a timed run (as
+ * bench/engine.ts builds openfloor's Commands): per op its kind and argument (the order id to
+ * cancel, or the limit / market options).
+ */
+export interface PeerStream {
+  readonly from: number;
+  readonly kinds: Uint8Array;
+  readonly args: (string | LimitOrderOptions | MarketOrderOptions)[];
+}
 
 export class PeerDriver implements BenchDriver {
   readonly book = new OrderBook();
@@ -129,6 +140,59 @@ export class PeerDriver implements BenchDriver {
 
   restingOrders(): number {
     return this.live.length;
+  }
+
+  /**
+   * The peer's calls for ops [from, to): the same translation as step(), with each cancel's
+   * target given as the workload ordinal openfloor's driver picked (cancelOrd[i], -1: none live),
+   * so both engines run one stream.
+   */
+  static prebuild(w: Workload, from: number, to: number, tick: number, cancelOrd: Int32Array): PeerStream {
+    const kinds = new Uint8Array(to - from);
+    const args: PeerStream['args'] = [];
+    for (let i = from; i < to; i++) {
+      const kind = w.kind[i]!;
+      kinds[i - from] = kind;
+      if (kind === OP_CANCEL) {
+        const ord = cancelOrd[i]!;
+        args.push(ord < 0 ? 'none' : String(ord));
+        continue;
+      }
+      const side = w.side[i] === SIDE_BID ? Side.BUY : Side.SELL;
+      const size = w.lots[i]! * LOT_UNITS;
+      args.push(kind === OP_LIMIT ? { id: String(i), side, size, price: w.priceTicks[i]! * tick } : { side, size });
+    }
+    return { from, kinds, args };
+  }
+
+  /**
+   * Runs ops [from, to) of a prebuilt stream; counts trades and refusals from each response as
+   * observe() does (the live-order list is not kept: the caller compares the books afterwards).
+   */
+  runPrebuilt(s: PeerStream, from: number, to: number): void {
+    const book = this.book;
+    const { kinds, args } = s;
+    for (let i = from - s.from, end = to - s.from; i < end; i++) {
+      const kind = kinds[i]!;
+      if (kind === OP_CANCEL) {
+        book.cancel(args[i] as string);
+        continue;
+      }
+      let res: IProcessOrder;
+      let id: string | null = null;
+      if (kind === OP_LIMIT) {
+        const opts = args[i] as LimitOrderOptions;
+        id = opts.id;
+        res = book.limit(opts);
+      } else res = book.market(args[i] as MarketOrderOptions);
+      if (res.err !== null) {
+        this.rejected++;
+        continue;
+      }
+      const done = res.done;
+      for (let j = 0; j < done.length; j++) if (done[j]!.id !== id) this.trades++;
+      if (res.partial !== null && res.partial.id !== id) this.trades++;
+    }
   }
 
   /** Places one resting limit order without any bookkeeping (heap phase). */

@@ -307,7 +307,7 @@ export interface BenchDriver {
 // ---------------------------------------------------------------- openfloor translation
 
 /** OpenfloorDriver.step empties its event array once it holds this many events. */
-const OUT_BATCH = 1024;
+export const OUT_BATCH = 1024;
 
 /** Micro-timestamp of the first benchmark command (2024-01-01T00:00:00Z); one µs per command. */
 export const BENCH_EPOCH_US = 1_704_067_200_000_000;
@@ -362,6 +362,8 @@ export class OpenfloorDriver<E extends EngineApi = EngineApi> implements BenchDr
   private readonly base: number;
   private readonly counter: number;
   private readonly tick: number;
+  /** Workload ordinal of the order the last cancel command() picked (-1: nothing was live). */
+  cancelOrd = -1;
   /** Ordinal/user of the order the last command() placed or cancelled (-1: none). */
   private pendingOrd = -1;
   private pendingUser = -1;
@@ -428,6 +430,7 @@ export class OpenfloorDriver<E extends EngineApi = EngineApi> implements BenchDr
       const n = this.live.length;
       if (n === 0) {
         this.pendingOrd = -1;
+        this.cancelOrd = -1;
         this.cancelHash = foldCancel(this.cancelHash, -1);
         // Nothing live: a cancel of an id that cannot exist (answers "not found").
         return { type: 'CancelOrder', seq, time, userId: this.userIds[0]!, id: 0 };
@@ -435,7 +438,8 @@ export class OpenfloorDriver<E extends EngineApi = EngineApi> implements BenchDr
       const k = w.pick[i]! % n;
       const id = this.live.keys[k]!;
       const user = this.live.users[k]!;
-      this.cancelHash = foldCancel(this.cancelHash, this.live.ords[k]!);
+      this.cancelOrd = this.live.ords[k]!;
+      this.cancelHash = foldCancel(this.cancelHash, this.cancelOrd);
       this.live.removeAt(k);
       this.pendingOrd = -1;
       return { type: 'CancelOrder', seq, time, userId: this.userIds[user]!, id };
@@ -505,12 +509,13 @@ export class OpenfloorDriver<E extends EngineApi = EngineApi> implements BenchDr
    * only once it holds OUT_BATCH events or more (emptying it frees its backing store, which every
    * command would then allocate and grow again), so `out` keeps the last few commands' events.
    */
-  step(w: Workload, i: number): void {
+  step(w: Workload, i: number): Command {
     const out = this.out;
     if (out.length >= OUT_BATCH) out.length = 0;
     const from = out.length;
     const cmd = this.command(w, i);
     this.observe(this.engine.apply(cmd, out), out, from);
+    return cmd;
   }
 
   restingOrders(): number {

@@ -198,7 +198,8 @@ export class PriceLevel {
   end = 0;
   count = 0;
   quantity = 0;
-  constructor(public readonly price: number) {}
+  /** Fixed while the level is in a book; a level back from Side's spares gets its new price. */
+  constructor(public price: number) {}
 
   get head(): number {
     return this.count === 0 ? NO_ORDER : this.orders[this.start]!;
@@ -272,10 +273,19 @@ export interface Book {
  * finds its level through the map (a few hundred levels stay in cache) rather than through a
  * per-order pointer, which would be one more scattered memory access per cancel.
  */
+/** Emptied price levels a side keeps for reuse, and the largest queue array such a level may keep. */
+const SPARE_LEVELS = 256;
+const SPARE_LEVEL_MAX_SLOTS = 64;
+
 class Side {
   /** Worst to best: ascending prices for bids, descending for asks. */
   readonly levels: PriceLevel[] = [];
   readonly byPrice = new Map<number, PriceLevel>();
+  /**
+   * Emptied levels kept for reuse: near the touch, levels empty and refill all the time, and a
+   * new level is two allocations (the level and its queue array) that the young GC then sweeps.
+   */
+  private readonly spare: PriceLevel[] = [];
   constructor(
     private readonly isBid: boolean,
     private readonly pool: OrderPool,
@@ -306,7 +316,12 @@ class Side {
     const price = this.pool.price(h);
     let level = this.byPrice.get(price);
     if (level === undefined) {
-      level = new PriceLevel(price);
+      const reused = this.spare.pop();
+      if (reused === undefined) level = new PriceLevel(price);
+      else {
+        level = reused;
+        level.price = price;
+      }
       this.byPrice.set(price, level);
       const levels = this.levels;
       const last = levels.length === 0 ? null : levels[levels.length - 1]!;
@@ -330,6 +345,8 @@ class Side {
       const levels = this.levels;
       if (levels[levels.length - 1] === level) levels.pop();
       else levels.splice(this.search(level.price), 1);
+      // Only levels whose queue array stayed small: a spare must not pin a once-deep queue.
+      if (this.spare.length < SPARE_LEVELS && level.orders.length <= SPARE_LEVEL_MAX_SLOTS) this.spare.push(level);
     }
   }
 

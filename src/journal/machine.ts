@@ -4,8 +4,8 @@ import type { Command, CommandResult, EngineConfig, EngineEvent } from '../core/
 
 export interface Machine {
   apply(cmd: Command, out: EngineEvent[]): CommandResult;
-  /** apply() without building events, if the machine can (recovery needs only the state). */
-  applyQuiet?(cmd: Command): CommandResult;
+  /** apply() without building events or results, if the machine can (recovery needs only the state); true if the command succeeded. */
+  applyQuiet?(cmd: Command): boolean;
   /** Seq of the last applied command (0 before any). */
   readonly lastSeq: number;
   /** Micro-timestamp of the last applied command. */

@@ -94,6 +94,42 @@ test('FastBook: priority within a level is arrival order; forEach can stop early
   ]);
 });
 
+test('FastBook: an emptied price level reused at another price starts empty and sorts by its new price', () => {
+  const pool = new OrderPool();
+  const book = new FastBook(pool);
+  const o = (id: number, price: number, q: number) => pool.alloc(id, 1, 0, true, q, price, 0, 0, true, 1, 0);
+  const a = o(1, 10, 3);
+  const b = o(2, 10, 4);
+  book.insert(a);
+  book.insert(b);
+  book.remove(a);
+  book.remove(b);
+  // The level of price 10 is now a spare; the next new level takes it over.
+  const c = o(3, 20, 5);
+  const d = o(4, 5, 1);
+  book.insert(c);
+  book.insert(d);
+  const e = o(5, 10, 2);
+  book.insert(e);
+  const ids: number[] = [];
+  book.forEach(true, (x) => {
+    ids.push(pool.id(x));
+  });
+  assert.deepEqual(ids, [3, 5, 4]);
+  assert.deepEqual(book.depth(true, 10), [
+    [20, 5],
+    [10, 2],
+    [5, 1],
+  ]);
+  book.reduce(c, 2);
+  book.remove(e);
+  assert.deepEqual(book.depth(true, 10), [
+    [20, 3],
+    [5, 1],
+  ]);
+  assert.equal(book.best(true), c);
+});
+
 test('mulDivRem is exact, with and without BigInt', () => {
   const big = fc.bigInt({ min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER) });
   fc.assert(

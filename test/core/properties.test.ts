@@ -448,8 +448,8 @@ function replay(engine: Engine, run: Run, from: number, label: string): void {
 /** applyQuiet() (recovery: no events) for commands [0, to), then apply() with its events checked. */
 function replayQuietThenLoud(engine: Engine, run: Run, to: number, label: string): void {
   for (let i = 0; i < to; i++) {
-    const result = engine.applyQuiet(run.commands[i]!);
-    assert.deepEqual(result, run.results[i], `${label}: result of command ${i} ${JSON.stringify(run.commands[i])}`);
+    const ok = engine.applyQuiet(run.commands[i]!);
+    assert.equal(ok, run.results[i]!.ok, `${label}: success of command ${i} ${JSON.stringify(run.commands[i])}`);
   }
   replay(engine, run, to, label);
 }
