@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   const duration = num(args.duration, 'BENCH_DURATION', 5);
   const pipelining = num(args.pipelining, 'BENCH_PIPELINING', 1);
   const fsync = (args.fsync ?? process.env.BENCH_FSYNC ?? 'off') as 'off' | 'interval' | 'always';
-  const child = spawn(process.execPath, ['--max-semi-space-size=32', fileURLToPath(import.meta.url), '--serve', '--fsync', fsync], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--min-semi-space-size=32', '--max-semi-space-size=32', fileURLToPath(import.meta.url), '--serve', '--fsync', fsync], { stdio: ['pipe', 'pipe', 'inherit'] });
   const first = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', resolve);
