@@ -127,6 +127,12 @@ export interface PlaceOrder extends Stamp {
    * that report client order ids take it from the journaled command.
    */
   clientOrderId?: string;
+  /**
+   * The order type as the submitting dialect named it, where the fields above cannot tell it
+   * (CoinEx 'fok': a liquidity check, then run as fill_or_kill like 'ioc'). Journaled, opaque to
+   * the engine like clientOrderId, so a read model rebuilt from the journal reports it again.
+   */
+  dialectOrderType?: string;
 }
 
 export interface ModifyOrder extends Stamp {

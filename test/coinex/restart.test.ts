@@ -1,5 +1,5 @@
-// The CoinEx read model survives a restart: client ids travel in the journaled PlaceOrder
-// (clientOrderId), and the dialect rebuilds orders, deals and candles from the journal before
+// The CoinEx read model survives a restart: client ids and a fok's type travel in the journaled
+// PlaceOrder (clientOrderId, dialectOrderType), and the dialect rebuilds orders, deals and candles from the journal before
 // the server listens. A server is closed and a new one started on the same data directory;
 // everything the dialect reports must be the same.
 import { after, describe, test } from 'node:test';
@@ -69,12 +69,14 @@ describe('CoinEx read model across a restart', { timeout: 60_000 }, () => {
     const bid = await place(s, B, { side: 'buy', type: 'limit', amount: '0.4', price: '100', client_id: 'bid-1' });
     const mkt = await place(s, B, { side: 'buy', type: 'market', amount: '10', client_id: 'mkt-1' });
     const ioc = await place(s, B, { side: 'buy', type: 'ioc', amount: '0.1', price: '100', client_id: 'ioc-1' });
+    // The engine runs fok as ioc; the type travels in the journaled command (dialectOrderType).
+    const fok = await place(s, B, { side: 'buy', type: 'fok', amount: '0.1', price: '100', client_id: 'fok-1' });
     const rest = await place(s, A, { side: 'buy', type: 'limit', amount: '0.2', price: '90', client_id: 'rest-1' });
     const maker = await place(s, A, { side: 'buy', type: 'maker_only', amount: '0.3', price: '80', client_id: 'mk-1' });
     const plain = await place(s, B, { side: 'buy', type: 'limit', amount: '0.1', price: '70' });
     await ok(s, 'POST', '/v2/spot/modify-order', A, { market: 'BTCUSDT', market_type: 'SPOT', order_id: rest, amount: '0.25', price: '91' });
     await ok(s, 'POST', '/v2/spot/cancel-order', A, { market: 'BTCUSDT', market_type: 'SPOT', order_id: maker });
-    const ids = [ask, bid, mkt, ioc, rest, maker, plain];
+    const ids = [ask, bid, mkt, ioc, fok, rest, maker, plain];
 
     const before = await view(s, [A, B], ids);
     const status = (v: Record<string, unknown>, id: number) => v[`status ${id}`] as Record<string, unknown>;
@@ -86,16 +88,17 @@ describe('CoinEx read model across a restart', { timeout: 60_000 }, () => {
         ['bid-1', 'limit'],
         ['mkt-1', 'market'],
         ['ioc-1', 'ioc'],
+        ['fok-1', 'fok'],
         ['rest-1', 'limit'],
         ['mk-1', 'maker_only'],
         ['', 'limit'],
       ],
     );
     const finishedB = before[`${B.userId} /v2/spot/finished-order?market=BTCUSDT&market_type=SPOT`] as { client_id: string }[];
-    assert.deepEqual(finishedB.map((o) => o.client_id).sort(), ['bid-1', 'ioc-1', 'mkt-1']);
+    assert.deepEqual(finishedB.map((o) => o.client_id).sort(), ['bid-1', 'fok-1', 'ioc-1', 'mkt-1']);
     const dealsB = before[`${B.userId} /v2/spot/user-deals?market=BTCUSDT&market_type=SPOT&limit=100`] as unknown[];
-    assert.equal(dealsB.length, 3);
-    assert.equal(((before.deals as { data: unknown[] }).data).length, 3);
+    assert.equal(dealsB.length, 4);
+    assert.equal(((before.deals as { data: unknown[] }).data).length, 4);
 
     await s.close();
     s = undefined;

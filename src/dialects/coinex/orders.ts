@@ -129,17 +129,12 @@ export async function placeOrder(env: Env, userId: number, req: OrderRequest): P
       throw new CoinexError(HttpCode.FOK_NOT_FILLED, "This order can't be completely executed and has been canceled.");
     }
   }
-  // The client id travels in the journaled command; a session of its own ties the Applied to
-  // this request's type, which the command cannot tell apart for fok (readmodel.ts).
+  // The client id and a fok's type travel in the journaled command (readmodel.ts), so a restart
+  // reports them again.
   if (req.clientId !== '') cmd.clientOrderId = req.clientId;
+  if (type === 'fok') cmd.dialectOrderType = 'fok';
   cmd.sessionId = ctx.newSessionId();
-  if (type === 'fok') rm.expect(cmd.sessionId, { type });
-  let applied: Applied;
-  try {
-    applied = await submit(env, cmd as UnstampedCommand);
-  } finally {
-    rm.forget(cmd.sessionId);
-  }
+  const applied = await submit(env, cmd as UnstampedCommand);
   if (!applied.result.ok) throw fromEngineFailure(applied.result);
   const r = applied.result as { id?: number };
   const id = type === 'market' ? MARKET_ORDER_ID_BASE + applied.seq : r.id!;

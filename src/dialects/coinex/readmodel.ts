@@ -15,9 +15,8 @@
 //
 // Client ids are journaled: the dialect sets PlaceOrder.clientOrderId (opaque to the engine) and
 // the order is created with it from the Applied's command. The CoinEx type comes from the command
-// too (price, persist, postOnly), except 'fok', which the engine runs as fill_or_kill like 'ioc':
-// the dialect gives a fok placement a fresh session id and registers the type under it
-// (expect()); a fok placed before the current server start is reported as 'ioc'.
+// too (price, persist, postOnly); 'fok', which the engine runs as fill_or_kill like 'ioc', is
+// told apart by PlaceOrder.dialectOrderType, journaled with the command as well.
 // Market orders have no engine id; their id is MARKET_ORDER_ID_BASE + the command's seq.
 import type { Applied } from '../../server/context.js';
 import type { EngineEvent, OrdersMatched } from '../../core/types.js';
@@ -85,10 +84,6 @@ export interface UserDealRec extends DealRec {
   fee: number;
   /** Asset code the fee was paid in. */
   feeAsset: number;
-}
-
-export interface OrderIntent {
-  type: OrderType;
 }
 
 export interface Candle {
@@ -228,7 +223,6 @@ export class ReadModel {
   private readonly finished = new Map<number, OrderRec[]>();
   private readonly userDeals = new Map<number, UserDealRec[]>();
   private readonly markets = new Map<number, MarketHistory>();
-  private readonly intents = new Map<number, OrderIntent>();
   /** Seq of the last applied command processed. */
   lastSeq = 0;
 
@@ -241,15 +235,6 @@ export class ReadModel {
     this.userDeals.clear();
     this.markets.clear();
     this.lastSeq = 0;
-  }
-
-  /** Registers CoinEx details the command cannot carry (fok) of the order a PlaceOrder with this session id will create. */
-  expect(sessionId: number, intent: OrderIntent): void {
-    this.intents.set(sessionId, intent);
-  }
-
-  forget(sessionId: number): void {
-    this.intents.delete(sessionId);
   }
 
   // ---------------------------------------------------------------- queries
@@ -313,15 +298,20 @@ export class ReadModel {
     let marketOrder: OrderRec | undefined;
 
     if (cmd.type === 'PlaceOrder') {
-      const intent = this.intents.get(cmd.sessionId);
-      if (intent !== undefined) this.intents.delete(cmd.sessionId);
       if (a.result.ok) {
         const r = a.result as { id?: number; remaining?: number };
         const isMarket = cmd.price === undefined;
         const signed = (cmd.quantity ?? cmd.total ?? 0) as number;
         const side: Side = signed > 0 ? 'buy' : 'sell';
-        const type: OrderType =
-          intent?.type ?? (isMarket ? 'market' : cmd.persist === 'fill_or_kill' ? 'ioc' : cmd.postOnly === true ? 'maker_only' : 'limit');
+        const type: OrderType = isMarket
+          ? 'market'
+          : cmd.persist === 'fill_or_kill'
+            ? cmd.dialectOrderType === 'fok'
+              ? 'fok'
+              : 'ioc'
+            : cmd.postOnly === true
+              ? 'maker_only'
+              : 'limit';
         const amount = Math.abs(signed);
         subject = {
           id: isMarket ? MARKET_ORDER_ID_BASE + a.seq : r.id!,
