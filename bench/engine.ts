@@ -25,6 +25,7 @@
 // reports the median round, the best, and each), --no-peer, --no-peer-latency, --no-heap. Run
 // with node --expose-gc.
 
+import '../src/v8-tuning.js';
 import { parseArgs } from 'node:util';
 import { defaultEngineConfig } from '../src/core/default-config.js';
 import { Engine } from '../src/core/engine.js';

@@ -10,6 +10,7 @@
 // event loop. Journal fsync is 'off' unless --fsync is given: the figure is the HTTP path, not the
 // disk. Options (flags or env): --connections N (BENCH_CONNECTIONS, 32), --duration S
 // (BENCH_DURATION, 5), --pipelining N (BENCH_PIPELINING, 1), --fsync off|interval|always.
+import '../src/v8-tuning.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -59,6 +59,7 @@
 //   comparisons by instruction count, where time means nothing under valgrind:
 //     WS_BENCH_CALLGRIND=1 valgrind --tool=callgrind --instr-atstart=no node dist/bench/ws.js \
 //       --phases latency --ops 40      (the server's instructions in the measured window only)
+import '../src/v8-tuning.js';
 import { fork, execSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

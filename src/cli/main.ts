@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --min-semi-space-size=32 --max-semi-space-size=32
 // The `openfloor` command: `serve` runs the exchange; every other command administers one,
 // through the admin API of a running server or offline against its data directory.
+import '../v8-tuning.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
