@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --min-semi-space-size=32 --max-semi-space-size=32
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --min-semi-space-size=32 --max-semi-space-size=32
 // The `openfloor` command: `serve` runs the exchange; every other command administers one,
 // through the admin API of a running server or offline against its data directory.
 import '../v8-tuning.js';
