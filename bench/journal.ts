@@ -21,8 +21,7 @@
 //      piecewise into one warm buffer; decode = decoding and dropping, as a replay does; apply =
 //      a fresh Engine over the commands decoded beforehand, through applyQuiet as recovery does);
 //      replay_journal_only_ms / _cpu_ms: the same recovery into a machine that applies nothing
-//      (the journal's own share: piecewise read and CRC on the read-ahead worker thread, decode
-//      and seq checks on this one, overlapped; CPU time counts both threads).
+//      (the journal's own share: piecewise read, CRC, decode, seq checks).
 //      restart_ms (issue #3: from process start, every command journaled since the last
 //      snapshot): the same recovery in a fresh node process (this file with --child-open, the
 //      same node flags), from its spawn to its report that the store is open - node start-up,

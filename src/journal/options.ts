@@ -43,16 +43,7 @@ export interface StoreOptions {
    * DEFAULT_RECORD_ENCODING.
    */
   recordEncoding?: RecordEncoding;
-  /**
-   * Journal bytes to replay from which recovery reads the segments on a worker thread while
-   * this one decodes and applies (read-ahead.ts); below it (a worker's start-up would cost more
-   * than it saves) it reads them itself. Default READ_AHEAD_MIN_BYTES; 0 always uses the worker.
-   */
-  readAheadMinBytes?: number;
 }
-
-/** 4 MiB of journal: about 60,000 commands. */
-export const READ_AHEAD_MIN_BYTES = 4 * 1024 * 1024;
 
 export type RecordEncoding = 'binary' | 'json';
 
@@ -71,7 +62,6 @@ export interface ResolvedStoreOptions {
   onFatal: (err: Error) => void;
   snapshotSliceMs: number;
   recordEncoding: RecordEncoding;
-  readAheadMinBytes: number;
 }
 
 /** Exit code of the process after a fatal journal failure. */
@@ -114,11 +104,5 @@ export function resolveOptions(o: StoreOptions): ResolvedStoreOptions {
       }),
     snapshotSliceMs: pos(o.snapshotSliceMs, 4, 'snapshotSliceMs'),
     recordEncoding,
-    readAheadMinBytes: o.readAheadMinBytes === undefined ? READ_AHEAD_MIN_BYTES : nonNegative(o.readAheadMinBytes, 'readAheadMinBytes'),
   };
-}
-
-function nonNegative(x: number, name: string): number {
-  if (!(x >= 0) || !Number.isFinite(x)) throw new Error(`StoreOptions.${name} must be a non-negative number (got ${String(x)})`);
-  return x;
 }

@@ -76,14 +76,6 @@ export interface SegmentScan {
  */
 export type RecordVisitor = (seq: number, buf: Buffer, start: number, end: number, offset: number) => void;
 
-/**
- * readSegment's alternative to a RecordVisitor: the valid records of one step at once, record k
- * (seq firstSeq + k) being buf[starts[k], ends[k]) for k < n, at file offset bufStart +
- * starts[k] - RECORD_HEADER_BYTES. Consecutive records are contiguous in `buf` (header, then
- * payload). The arguments are only valid during the call.
- */
-export type BatchVisitor = (firstSeq: number, buf: Buffer, starts: Uint32Array, ends: Uint32Array, n: number, bufStart: number) => void;
-
 /** Is there a record at `p` whose length, shape and CRC check out? */
 function validRecordAt(buf: Buffer, p: number): boolean {
   if (p + RECORD_HEADER_BYTES > buf.length) return false;
@@ -267,21 +259,13 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 
 /**
  * scanSegment for a segment file, read piecewise through `rb` (same checks, same visits, same
- * result and errors; `visitBatch`, if there is no `visit`, sees the same records a step at a time). The visitor's `buf` is only valid during the call: the bytes are
+ * result and errors). The visitor's `buf` is only valid during the call: the bytes are
  * overwritten by the next piece. `offset` is the record's byte offset in the file.
  * Damage is diagnosed on the whole file (read again, the rare path), exactly as scanSegment does.
  * The event loop gets a turn before every further piece (a server answers /healthz during its
  * recovery, and a verify run from the admin API does not stall it for a whole segment).
  */
-export async function readSegment(
-  file: string,
-  rel: string,
-  allowTornTail: boolean,
-  expectFirstSeq: number | undefined,
-  visit: RecordVisitor | undefined,
-  rb: SegmentReadBuffer,
-  visitBatch?: BatchVisitor,
-): Promise<SegmentScan> {
+export async function readSegment(file: string, rel: string, allowTornTail: boolean, expectFirstSeq: number | undefined, visit: RecordVisitor | undefined, rb: SegmentReadBuffer): Promise<SegmentScan> {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -310,10 +294,7 @@ export async function readSegment(
           visit(firstSeq + count, buf, st, ends[i]!, bufStart + st - RECORD_HEADER_BYTES);
           count++;
         }
-      } else {
-        if (visitBatch && n > 0) visitBatch(firstSeq + count, buf, starts, ends, n, bufStart);
-        count += n;
-      }
+      } else count += n;
       if (n > 0) o = ends[n - 1]!;
       if (n === SCAN_CHUNK_RECORDS) continue;
       if (bufStart + filled >= size) {

@@ -9,11 +9,10 @@ import type { Command, EngineConfig, EngineEvent } from '../core/types.js';
 import { Sequencer } from '../server/sequencer.js';
 import { CorruptionError } from './errors.js';
 import { JOURNAL_DIR, JOURNAL_FORMAT_VERSION, SNAPSHOT_DIR, STORE_FILE } from './format.js';
-import { readSegmentsAhead } from './read-ahead.js';
 import { decodeCommand } from './record.js';
 import { atomicWriteFile, atomicWriteFileSync, exists, fsyncDir } from './fsutil.js';
 import type { Machine, MachineKind } from './machine.js';
-import { READ_AHEAD_MIN_BYTES, resolveOptions, type RecoveryReport, type StoreOptions } from './options.js';
+import { resolveOptions, type RecoveryReport, type StoreOptions } from './options.js';
 import { SegmentReadBuffer, SegmentWriter, listSegments, readSegment, type SegmentInfo, type SegmentScan } from './segment.js';
 import { listSnapshots, readSnapshot, type SnapshotFile } from './snapshot.js';
 
@@ -109,8 +108,6 @@ interface ReplayOptions {
   tornTail: boolean;
   /** Called after each applied record. */
   afterApply?: (seq: number) => void;
-  /** Journal bytes from which the segments are read on a worker thread (read-ahead.ts). */
-  readAheadMinBytes: number;
 }
 
 interface ReplayResult {
@@ -140,11 +137,11 @@ async function replay(segments: SegmentInfo[], baseSeq: number, baseTime: number
   const out: EngineEvent[] = [];
   // Only the state is recovered: no events to build where the machine can skip them.
   const quiet = machine.applyQuiet !== undefined;
-  const toRead = segments.slice(start);
-  let expected = toRead[0]!.firstSeq;
-  let seg = toRead[0]!;
-  const startSegment = (i: number): void => {
-    seg = toRead[i]!;
+  const rb = new SegmentReadBuffer();
+  let expected = segments[start]!.firstSeq;
+  for (let i = start; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const isLast = i === segments.length - 1;
     if (seg.firstSeq !== expected) {
       throw new CorruptionError(
         seg.rel,
@@ -154,48 +151,31 @@ async function replay(segments: SegmentInfo[], baseSeq: number, baseTime: number
           : `segment starts at seq ${seg.firstSeq} but the previous one already reaches seq ${expected - 1}`,
       );
     }
-  };
-  const visit = (seq: number, b: Buffer, s: number, e: number, off: number): void => {
-    if (seq <= baseSeq) return;
-    let cmd: Command;
-    try {
-      cmd = decodeCommand(b, s, e);
-    } catch (err) {
-      throw new CorruptionError(seg.rel, off, `record seq ${seq}: ${(err as Error).message}`);
-    }
-    if (cmd.seq !== seq) throw new CorruptionError(seg.rel, off, `record carries seq ${String(cmd.seq)} where seq ${seq} belongs`);
-    try {
-      if (quiet) machine.applyQuiet!(cmd);
-      else {
-        if (out.length !== 0) out.length = 0;
-        machine.apply(cmd, out);
+    const scan = await readSegment(seg.file, seg.rel, o.tornTail && isLast, seg.firstSeq, (seq, b, s, e, off) => {
+      if (seq <= baseSeq) return;
+      let cmd: Command;
+      try {
+        cmd = decodeCommand(b, s, e);
+      } catch (err) {
+        throw new CorruptionError(seg.rel, off, `record seq ${seq}: ${(err as Error).message}`);
       }
-    } catch (err) {
-      throw new Error(`${seg.rel}: engine.apply threw replaying seq ${seq} (record at byte offset ${off}): ${(err as Error).message}`);
-    }
-    res.replayed++;
-    res.lastSeq = seq;
-    res.lastTime = cmd.time;
-    o.afterApply?.(seq);
-  };
-  const segmentDone = (i: number, scan: SegmentScan): void => {
-    expected = toRead[i]!.firstSeq + scan.count;
-    if (i === toRead.length - 1) res.last = { seg: toRead[i]!, scan };
-  };
-  const allowTornTail = (i: number): boolean => o.tornTail && i === toRead.length - 1;
-  let bytes = 0;
-  for (const s of toRead) bytes += fs.statSync(s.file).size;
-  if (bytes >= o.readAheadMinBytes) {
-    await readSegmentsAhead(
-      toRead.map((s, i) => ({ file: s.file, rel: s.rel, allowTornTail: allowTornTail(i), firstSeq: s.firstSeq })),
-      { start: startSegment, visit, done: segmentDone },
-    );
-  } else {
-    const rb = new SegmentReadBuffer();
-    for (let i = 0; i < toRead.length; i++) {
-      startSegment(i);
-      segmentDone(i, await readSegment(seg.file, seg.rel, allowTornTail(i), seg.firstSeq, visit, rb));
-    }
+      if (cmd.seq !== seq) throw new CorruptionError(seg.rel, off, `record carries seq ${String(cmd.seq)} where seq ${seq} belongs`);
+      try {
+        if (quiet) machine.applyQuiet!(cmd);
+        else {
+          if (out.length !== 0) out.length = 0;
+          machine.apply(cmd, out);
+        }
+      } catch (err) {
+        throw new Error(`${seg.rel}: engine.apply threw replaying seq ${seq} (record at byte offset ${off}): ${(err as Error).message}`);
+      }
+      res.replayed++;
+      res.lastSeq = seq;
+      res.lastTime = cmd.time;
+      o.afterApply?.(seq);
+    }, rb);
+    expected = seg.firstSeq + scan.count;
+    if (isLast) res.last = { seg, scan };
   }
   res.journalNextSeq = expected;
   return res;
@@ -321,7 +301,7 @@ export async function openStoreWith<M extends Machine>(
 
     // Journal tail.
     const tReplay = performance.now();
-    const r = await replay(segments, baseSeq, baseTime, machine, { tornTail: true, readAheadMinBytes: opts.readAheadMinBytes });
+    const r = await replay(segments, baseSeq, baseTime, machine, { tornTail: true });
     phases.journalMs = performance.now() - tReplay;
     const newestDamaged = damaged.length > 0 ? damaged[0]!.snap.seq : 0;
     if (r.lastSeq < newestDamaged) {
@@ -416,7 +396,7 @@ export interface VerifyResult {
  * old segments were deleted, says so and starts from the oldest snapshot the journal still
  * covers. Never modifies anything (a torn tail is reported, not cut).
  */
-export async function verifyWith<M extends Machine>(kind: MachineKind<M>, dataDir: string, options: Pick<StoreOptions, 'readAheadMinBytes'> = {}): Promise<VerifyResult> {
+export async function verifyWith<M extends Machine>(kind: MachineKind<M>, dataDir: string): Promise<VerifyResult> {
   const notes: string[] = [];
   const problems: string[] = [];
   let commands = 0;
@@ -475,7 +455,6 @@ export async function verifyWith<M extends Machine>(kind: MachineKind<M>, dataDi
     const m = machine;
     const r = await replay(segments, baseSeq, 0, m, {
       tornTail: true,
-      readAheadMinBytes: options.readAheadMinBytes ?? READ_AHEAD_MIN_BYTES,
       afterApply: (seq) => {
         const c = checkpoints.get(seq);
         if (!c) return;

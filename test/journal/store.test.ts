@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Applied } from '../../src/server/context.js';
 import { SEGMENT_HEADER_BYTES, encodeRecord, seqName } from '../../src/journal/format.js';
 import { MicroClock } from '../../src/journal/clock.js';
@@ -11,11 +11,8 @@ import { openStoreWith, verifyWith } from '../../src/journal/store.js';
 import type { StoreOptions } from '../../src/journal/options.js';
 import { FAKE_CONFIG, captureLog, crashCopy, deposit, fakeKind, flipByte, segmentFiles, silent, snapshotFiles, tmpDir } from './helpers.js';
 
-/** Options every store of this file gets unless a test says otherwise (see the recovery suites). */
-const storeDefaults: Partial<StoreOptions> = {};
-
 function opts(dataDir: string, more: Partial<StoreOptions> = {}): StoreOptions {
-  return { dataDir, fsync: 'always', onFatal: () => undefined, ...storeDefaults, ...more };
+  return { dataDir, fsync: 'always', onFatal: () => undefined, ...more };
 }
 
 async function open(dataDir: string, more: Partial<StoreOptions> = {}, log = silent) {
@@ -205,216 +202,210 @@ describe('sequencer', () => {
   });
 });
 
-// Recovery reads a journal of readAheadMinBytes or more on a worker thread (read-ahead.ts), a
-// smaller one itself: the suite runs both ways, with the same expectations.
-for (const readAheadMinBytes of [undefined, 0]) {
-  describe(readAheadMinBytes === 0 ? 'recovery, journal read on a worker thread' : 'recovery', () => {
-    before(() => (storeDefaults.readAheadMinBytes = readAheadMinBytes));
-    after(() => (storeDefaults.readAheadMinBytes = undefined));
-    /** n commands; one at a time (one append each) when `sequential`, else as one burst. */
-    async function fill(dir: string, n: number, more: Partial<StoreOptions> = {}, sequential = false) {
-      const s = await open(dir, more);
-      if (sequential) for (let i = 0; i < n; i++) await s.sequencer.submit(deposit(i % 5, i + 1));
-      else await Promise.all(Array.from({ length: n }, (_, i) => s.sequencer.submit(deposit(i % 5, i + 1))));
-      return s;
-    }
+describe('recovery', () => {
+  /** n commands; one at a time (one append each) when `sequential`, else as one burst. */
+  async function fill(dir: string, n: number, more: Partial<StoreOptions> = {}, sequential = false) {
+    const s = await open(dir, more);
+    if (sequential) for (let i = 0; i < n; i++) await s.sequencer.submit(deposit(i % 5, i + 1));
+    else await Promise.all(Array.from({ length: n }, (_, i) => s.sequencer.submit(deposit(i % 5, i + 1))));
+    return s;
+  }
 
-    it('replays the journal after a crash and continues the same segment', async (t) => {
+  it('replays the journal after a crash and continues the same segment', async (t) => {
+    const dir = tmpDir(t);
+    const s = await fill(dir, 30);
+    const h = s.engine.stateHash();
+    const crash = crashCopy(dir, `${dir}-crash`);
+    t.after(() => fs.rmSync(crash, { recursive: true, force: true }));
+    await s.sequencer.close();
+    const r = await open(crash);
+    assert.equal(r.engine.stateHash(), h);
+    assert.deepEqual([r.recovery.snapshotSeq, r.recovery.replayed, r.recovery.truncatedBytes], [0, 30, 0]);
+    const a = await r.sequencer.submit(deposit(1, 1));
+    assert.equal(a.seq, 31);
+    assert.equal(segmentFiles(crash).length, 1);
+    await r.sequencer.close();
+  });
+
+  it('round-trips state → snapshot → state', async (t) => {
+    const dir = tmpDir(t);
+    const s = await fill(dir, 40);
+    const snap = await s.sequencer.snapshot();
+    assert.equal(snap.seq, 40);
+    assert.ok(fs.existsSync(snap.file));
+    const h = s.engine.stateHash();
+    await s.sequencer.close();
+    const r = await open(dir);
+    assert.equal(r.recovery.snapshotSeq, 40);
+    assert.equal(r.recovery.replayed, 0);
+    assert.equal(r.engine.stateHash(), h);
+    await r.sequencer.close();
+  });
+
+  it('takes snapshots every N commands while commands keep arriving, each consistent with its seq', async (t) => {
+    const dir = tmpDir(t);
+    const s = await open(dir, { snapshotEveryCommands: 25, retention: 'keep' });
+    const hashes = new Map<number, string>();
+    s.sequencer.onApplied((a: Applied) => void a);
+    for (let i = 0; i < 200; i++) {
+      await s.sequencer.submit(deposit(i % 4, i));
+      hashes.set(i + 1, s.engine.stateHash());
+    }
+    await s.sequencer.close();
+    const snaps = snapshotFiles(dir);
+    assert.ok(snaps.length >= 4, `${snaps.length} snapshots`);
+    const res = await verifyWith(fakeKind, dir);
+    assert.equal(res.ok, true, res.message);
+    assert.equal(res.hash, hashes.get(200));
+    assert.match(res.message, /snapshot hash\(es\) matched/);
+  });
+
+  it('cuts a torn final record off, reports it, and keeps every complete one', async (t) => {
+    const cases: [string, (seg: string) => void][] = [
+      ['short length', (seg) => fs.appendFileSync(seg, Buffer.from([0x30, 0x00, 0x00]))],
+      ['short payload', (seg) => fs.appendFileSync(seg, encodeRecord('{"seq":21,"type":"Tick","time":1}').subarray(0, 20))],
+      ['bad CRC at the end', (seg) => {
+        const r = encodeRecord('{"seq":21,"type":"Tick","time":1}');
+        r[r.length - 3] ^= 1;
+        fs.appendFileSync(seg, r);
+      }],
+      ['zero-filled tail', (seg) => fs.appendFileSync(seg, Buffer.alloc(100))],
+    ];
+    for (const [name, damage] of cases) {
       const dir = tmpDir(t);
-      const s = await fill(dir, 30);
+      const s = await fill(dir, 20);
       const h = s.engine.stateHash();
       const crash = crashCopy(dir, `${dir}-crash`);
       t.after(() => fs.rmSync(crash, { recursive: true, force: true }));
       await s.sequencer.close();
-      const r = await open(crash);
-      assert.equal(r.engine.stateHash(), h);
-      assert.deepEqual([r.recovery.snapshotSeq, r.recovery.replayed, r.recovery.truncatedBytes], [0, 30, 0]);
-      const a = await r.sequencer.submit(deposit(1, 1));
-      assert.equal(a.seq, 31);
-      assert.equal(segmentFiles(crash).length, 1);
-      await r.sequencer.close();
-    });
-
-    it('round-trips state → snapshot → state', async (t) => {
-      const dir = tmpDir(t);
-      const s = await fill(dir, 40);
-      const snap = await s.sequencer.snapshot();
-      assert.equal(snap.seq, 40);
-      assert.ok(fs.existsSync(snap.file));
-      const h = s.engine.stateHash();
-      await s.sequencer.close();
-      const r = await open(dir);
-      assert.equal(r.recovery.snapshotSeq, 40);
-      assert.equal(r.recovery.replayed, 0);
-      assert.equal(r.engine.stateHash(), h);
-      await r.sequencer.close();
-    });
-
-    it('takes snapshots every N commands while commands keep arriving, each consistent with its seq', async (t) => {
-      const dir = tmpDir(t);
-      const s = await open(dir, { snapshotEveryCommands: 25, retention: 'keep' });
-      const hashes = new Map<number, string>();
-      s.sequencer.onApplied((a: Applied) => void a);
-      for (let i = 0; i < 200; i++) {
-        await s.sequencer.submit(deposit(i % 4, i));
-        hashes.set(i + 1, s.engine.stateHash());
-      }
-      await s.sequencer.close();
-      const snaps = snapshotFiles(dir);
-      assert.ok(snaps.length >= 4, `${snaps.length} snapshots`);
-      const res = await verifyWith(fakeKind, dir, storeDefaults);
-      assert.equal(res.ok, true, res.message);
-      assert.equal(res.hash, hashes.get(200));
-      assert.match(res.message, /snapshot hash\(es\) matched/);
-    });
-
-    it('cuts a torn final record off, reports it, and keeps every complete one', async (t) => {
-      const cases: [string, (seg: string) => void][] = [
-        ['short length', (seg) => fs.appendFileSync(seg, Buffer.from([0x30, 0x00, 0x00]))],
-        ['short payload', (seg) => fs.appendFileSync(seg, encodeRecord('{"seq":21,"type":"Tick","time":1}').subarray(0, 20))],
-        ['bad CRC at the end', (seg) => {
-          const r = encodeRecord('{"seq":21,"type":"Tick","time":1}');
-          r[r.length - 3] ^= 1;
-          fs.appendFileSync(seg, r);
-        }],
-        ['zero-filled tail', (seg) => fs.appendFileSync(seg, Buffer.alloc(100))],
-      ];
-      for (const [name, damage] of cases) {
-        const dir = tmpDir(t);
-        const s = await fill(dir, 20);
-        const h = s.engine.stateHash();
-        const crash = crashCopy(dir, `${dir}-crash`);
-        t.after(() => fs.rmSync(crash, { recursive: true, force: true }));
-        await s.sequencer.close();
-        const seg = segmentFiles(crash)[0]!;
-        const goodSize = fs.statSync(seg).size;
-        damage(seg);
-        const added = fs.statSync(seg).size - goodSize;
-        const before = await verifyWith(fakeKind, crash, storeDefaults);
-        assert.equal(before.ok, true, `${name}: ${before.message}`);
-        assert.match(before.message, /torn tail/);
-        const { log, lines } = captureLog();
-        const r = await openStoreWith(fakeKind, opts(crash), FAKE_CONFIG, log);
-        assert.equal(r.recovery.truncatedBytes, added, name);
-        assert.equal(r.recovery.replayed, 20, name);
-        assert.equal(r.engine.stateHash(), h, name);
-        assert.equal(fs.statSync(seg).size, goodSize, name);
-        assert.ok(lines.some((l) => /torn record/.test(l.msg) && l.offset === goodSize), `${name}: logged with offset`);
-        assert.equal((await r.sequencer.submit(deposit(1, 1))).seq, 21);
-        await r.sequencer.close();
-        const again = await open(crash);
-        assert.equal(again.engine.lastSeq, 21);
-        await again.sequencer.close();
-      }
-    });
-
-    it('removes a segment whose header was torn while being created', async (t) => {
-      const dir = tmpDir(t);
-      const s = await fill(dir, 5, { segmentBytes: 1, retention: 'keep' });
-      const h = s.engine.stateHash();
-      await s.sequencer.close();
-      const segs = segmentFiles(dir);
-      const next = path.join(dir, 'journal', seqName(6, '.seg'));
-      fs.writeFileSync(next, Buffer.from('OFLRJR'));
-      const r = await open(dir, { segmentBytes: 1, retention: 'keep' });
-      assert.equal(r.recovery.truncatedBytes, 6);
-      assert.equal(r.engine.stateHash(), h);
-      assert.equal(fs.existsSync(next), false);
-      assert.equal((await r.sequencer.submit(deposit(1, 1))).seq, 6);
-      await r.sequencer.close();
-      assert.equal(segmentFiles(dir).length, segs.length + 1);
-    });
-
-    it('stops on a flipped byte in the middle of a segment, naming file and offset, changing nothing', async (t) => {
-      const dir = tmpDir(t);
-      const s = await fill(dir, 20);
-      await s.sequencer.close();
-      const seg = segmentFiles(dir)[0]!;
-      const buf = fs.readFileSync(seg);
-      // Find the 10th record's offset.
-      let o = SEGMENT_HEADER_BYTES;
-      for (let i = 0; i < 9; i++) o += 8 + buf.readUInt32LE(o);
-      flipByte(seg, o + 8 + 5);
-      const rel = path.join('journal', path.basename(seg));
-      const expected = `${rel}: record CRC mismatch (seq 10) at byte offset ${o}`;
-      await assert.rejects(open(dir), (e: Error) => e.message === expected);
-      assert.equal(fs.statSync(seg).size, buf.length, 'nothing truncated');
-      assert.equal(fs.existsSync(path.join(dir, 'LOCK')), false, 'lock released after a failed open');
-      const v = await verifyWith(fakeKind, dir, storeDefaults);
-      assert.equal(v.ok, false);
-      assert.ok(v.message.includes(expected), v.message);
-    });
-
-    it('stops on damage in an older segment even when the newest is fine', async (t) => {
-      const dir = tmpDir(t);
-      const live = tmpDir(t);
-      const s = await fill(live, 20, { segmentBytes: 200, retention: 'keep' }, true);
-      fs.rmSync(dir, { recursive: true });
-      crashCopy(live, dir); // no final snapshot: recovery has to read every segment
-      await s.sequencer.close();
-      const segs = segmentFiles(dir);
-      assert.ok(segs.length > 2);
-      const size = fs.statSync(segs[0]!).size;
-      fs.truncateSync(segs[0]!, size - 3); // a torn record in a segment that is not the newest
-      await assert.rejects(open(dir, { segmentBytes: 200 }), new RegExp(`${path.basename(segs[0]!)}: short record payload .* at byte offset`));
-      assert.match((await verifyWith(fakeKind, dir, storeDefaults)).message, /short record payload/);
-    });
-
-    it('stops on a missing segment in the middle', async (t) => {
-      const dir = tmpDir(t);
-      const live = tmpDir(t);
-      const s = await fill(live, 20, { segmentBytes: 200, retention: 'keep' }, true);
-      fs.rmSync(dir, { recursive: true });
-      crashCopy(live, dir);
-      await s.sequencer.close();
-      const segs = segmentFiles(dir);
-      assert.ok(segs.length > 2);
-      fs.rmSync(segs[1]!);
-      await assert.rejects(open(dir), /commands \d+\.\.\d+ are missing/);
-      assert.equal((await verifyWith(fakeKind, dir, storeDefaults)).ok, false);
-    });
-
-    it('falls back to an older snapshot when the newest is damaged and the journal covers it, and says so', async (t) => {
-      const dir = tmpDir(t);
-      const s = await fill(dir, 10);
-      await s.sequencer.snapshot();
-      await Promise.all(Array.from({ length: 10 }, () => s.sequencer.submit(deposit(9, 1))));
-      await s.sequencer.snapshot();
-      await s.sequencer.submit(deposit(9, 1));
-      const h = s.engine.stateHash();
-      await s.sequencer.close(); // final snapshot at 21; keepSnapshots 2 → snapshots 20 and 21
-      const snaps = snapshotFiles(dir);
-      assert.deepEqual(snaps.map((f) => path.basename(f)), [seqName(20, '.snap'), seqName(21, '.snap')]);
-      const newest = snaps[1]!;
-      const size = fs.statSync(newest).size;
-      flipByte(newest, Math.floor(size / 2));
-      const v = await verifyWith(fakeKind, dir, storeDefaults);
-      assert.equal(v.ok, false);
-      assert.match(v.message, new RegExp(`snapshots/${seqName(21, '.snap')}: record CRC mismatch .*at byte offset \\d+`));
+      const seg = segmentFiles(crash)[0]!;
+      const goodSize = fs.statSync(seg).size;
+      damage(seg);
+      const added = fs.statSync(seg).size - goodSize;
+      const before = await verifyWith(fakeKind, crash);
+      assert.equal(before.ok, true, `${name}: ${before.message}`);
+      assert.match(before.message, /torn tail/);
       const { log, lines } = captureLog();
-      const r = await openStoreWith(fakeKind, opts(dir), FAKE_CONFIG, log);
-      assert.equal(r.recovery.snapshotSeq, 20);
-      assert.equal(r.recovery.replayed, 1);
-      assert.equal(r.engine.stateHash(), h);
-      const warned = lines.find((l) => /newest snapshot is damaged/.test(l.msg));
-      assert.ok(warned, 'the fallback is logged');
-      assert.match(warned.msg, /byte offset \d+/);
+      const r = await openStoreWith(fakeKind, opts(crash), FAKE_CONFIG, log);
+      assert.equal(r.recovery.truncatedBytes, added, name);
+      assert.equal(r.recovery.replayed, 20, name);
+      assert.equal(r.engine.stateHash(), h, name);
+      assert.equal(fs.statSync(seg).size, goodSize, name);
+      assert.ok(lines.some((l) => /torn record/.test(l.msg) && l.offset === goodSize), `${name}: logged with offset`);
+      assert.equal((await r.sequencer.submit(deposit(1, 1))).seq, 21);
       await r.sequencer.close();
-    });
-
-    it('refuses to start when a damaged snapshot cannot be replaced by snapshot + journal', async (t) => {
-      const dir = tmpDir(t);
-      const s = await fill(dir, 30, { segmentBytes: 200, keepSnapshots: 1, retention: 'delete' }, true);
-      await s.sequencer.close(); // snapshot at 30, covered segments deleted
-      assert.ok(segmentFiles(dir)[0]!.endsWith(seqName(1, '.seg')) === false, 'old segments deleted');
-      const [snap] = snapshotFiles(dir);
-      flipByte(snap!, 20);
-      await assert.rejects(open(dir), (e: Error) => /snapshots\/0+30\.snap: .* at byte offset \d+/.test(e.message) && /cannot be recovered/.test(e.message));
-      const v = await verifyWith(fakeKind, dir, storeDefaults);
-      assert.equal(v.ok, false);
-    });
+      const again = await open(crash);
+      assert.equal(again.engine.lastSeq, 21);
+      await again.sequencer.close();
+    }
   });
-}
+
+  it('removes a segment whose header was torn while being created', async (t) => {
+    const dir = tmpDir(t);
+    const s = await fill(dir, 5, { segmentBytes: 1, retention: 'keep' });
+    const h = s.engine.stateHash();
+    await s.sequencer.close();
+    const segs = segmentFiles(dir);
+    const next = path.join(dir, 'journal', seqName(6, '.seg'));
+    fs.writeFileSync(next, Buffer.from('OFLRJR'));
+    const r = await open(dir, { segmentBytes: 1, retention: 'keep' });
+    assert.equal(r.recovery.truncatedBytes, 6);
+    assert.equal(r.engine.stateHash(), h);
+    assert.equal(fs.existsSync(next), false);
+    assert.equal((await r.sequencer.submit(deposit(1, 1))).seq, 6);
+    await r.sequencer.close();
+    assert.equal(segmentFiles(dir).length, segs.length + 1);
+  });
+
+  it('stops on a flipped byte in the middle of a segment, naming file and offset, changing nothing', async (t) => {
+    const dir = tmpDir(t);
+    const s = await fill(dir, 20);
+    await s.sequencer.close();
+    const seg = segmentFiles(dir)[0]!;
+    const buf = fs.readFileSync(seg);
+    // Find the 10th record's offset.
+    let o = SEGMENT_HEADER_BYTES;
+    for (let i = 0; i < 9; i++) o += 8 + buf.readUInt32LE(o);
+    flipByte(seg, o + 8 + 5);
+    const rel = path.join('journal', path.basename(seg));
+    const expected = `${rel}: record CRC mismatch (seq 10) at byte offset ${o}`;
+    await assert.rejects(open(dir), (e: Error) => e.message === expected);
+    assert.equal(fs.statSync(seg).size, buf.length, 'nothing truncated');
+    assert.equal(fs.existsSync(path.join(dir, 'LOCK')), false, 'lock released after a failed open');
+    const v = await verifyWith(fakeKind, dir);
+    assert.equal(v.ok, false);
+    assert.ok(v.message.includes(expected), v.message);
+  });
+
+  it('stops on damage in an older segment even when the newest is fine', async (t) => {
+    const dir = tmpDir(t);
+    const live = tmpDir(t);
+    const s = await fill(live, 20, { segmentBytes: 200, retention: 'keep' }, true);
+    fs.rmSync(dir, { recursive: true });
+    crashCopy(live, dir); // no final snapshot: recovery has to read every segment
+    await s.sequencer.close();
+    const segs = segmentFiles(dir);
+    assert.ok(segs.length > 2);
+    const size = fs.statSync(segs[0]!).size;
+    fs.truncateSync(segs[0]!, size - 3); // a torn record in a segment that is not the newest
+    await assert.rejects(open(dir, { segmentBytes: 200 }), new RegExp(`${path.basename(segs[0]!)}: short record payload .* at byte offset`));
+    assert.match((await verifyWith(fakeKind, dir)).message, /short record payload/);
+  });
+
+  it('stops on a missing segment in the middle', async (t) => {
+    const dir = tmpDir(t);
+    const live = tmpDir(t);
+    const s = await fill(live, 20, { segmentBytes: 200, retention: 'keep' }, true);
+    fs.rmSync(dir, { recursive: true });
+    crashCopy(live, dir);
+    await s.sequencer.close();
+    const segs = segmentFiles(dir);
+    assert.ok(segs.length > 2);
+    fs.rmSync(segs[1]!);
+    await assert.rejects(open(dir), /commands \d+\.\.\d+ are missing/);
+    assert.equal((await verifyWith(fakeKind, dir)).ok, false);
+  });
+
+  it('falls back to an older snapshot when the newest is damaged and the journal covers it, and says so', async (t) => {
+    const dir = tmpDir(t);
+    const s = await fill(dir, 10);
+    await s.sequencer.snapshot();
+    await Promise.all(Array.from({ length: 10 }, () => s.sequencer.submit(deposit(9, 1))));
+    await s.sequencer.snapshot();
+    await s.sequencer.submit(deposit(9, 1));
+    const h = s.engine.stateHash();
+    await s.sequencer.close(); // final snapshot at 21; keepSnapshots 2 → snapshots 20 and 21
+    const snaps = snapshotFiles(dir);
+    assert.deepEqual(snaps.map((f) => path.basename(f)), [seqName(20, '.snap'), seqName(21, '.snap')]);
+    const newest = snaps[1]!;
+    const size = fs.statSync(newest).size;
+    flipByte(newest, Math.floor(size / 2));
+    const v = await verifyWith(fakeKind, dir);
+    assert.equal(v.ok, false);
+    assert.match(v.message, new RegExp(`snapshots/${seqName(21, '.snap')}: record CRC mismatch .*at byte offset \\d+`));
+    const { log, lines } = captureLog();
+    const r = await openStoreWith(fakeKind, opts(dir), FAKE_CONFIG, log);
+    assert.equal(r.recovery.snapshotSeq, 20);
+    assert.equal(r.recovery.replayed, 1);
+    assert.equal(r.engine.stateHash(), h);
+    const warned = lines.find((l) => /newest snapshot is damaged/.test(l.msg));
+    assert.ok(warned, 'the fallback is logged');
+    assert.match(warned.msg, /byte offset \d+/);
+    await r.sequencer.close();
+  });
+
+  it('refuses to start when a damaged snapshot cannot be replaced by snapshot + journal', async (t) => {
+    const dir = tmpDir(t);
+    const s = await fill(dir, 30, { segmentBytes: 200, keepSnapshots: 1, retention: 'delete' }, true);
+    await s.sequencer.close(); // snapshot at 30, covered segments deleted
+    assert.ok(segmentFiles(dir)[0]!.endsWith(seqName(1, '.seg')) === false, 'old segments deleted');
+    const [snap] = snapshotFiles(dir);
+    flipByte(snap!, 20);
+    await assert.rejects(open(dir), (e: Error) => /snapshots\/0+30\.snap: .* at byte offset \d+/.test(e.message) && /cannot be recovered/.test(e.message));
+    const v = await verifyWith(fakeKind, dir);
+    assert.equal(v.ok, false);
+  });
+});
 
 describe('retention', () => {
   async function run(dir: string, retention: 'keep' | 'delete' | 'archive') {
@@ -430,7 +421,7 @@ describe('retention', () => {
     const h = await run(dir, 'archive');
     assert.ok(segmentFiles(dir, true).length > 0, 'segments archived');
     assert.equal(snapshotFiles(dir).length, 2);
-    const v = await verifyWith(fakeKind, dir, storeDefaults);
+    const v = await verifyWith(fakeKind, dir);
     assert.equal(v.ok, true, v.message);
     assert.equal(v.commands, 100);
     assert.equal(v.hash, h);
@@ -449,7 +440,7 @@ describe('retention', () => {
     const h = await run(dir, 'delete');
     assert.equal(segmentFiles(dir, true).length, 0);
     assert.ok(!segmentFiles(dir)[0]!.endsWith(seqName(1, '.seg')));
-    const v = await verifyWith(fakeKind, dir, storeDefaults);
+    const v = await verifyWith(fakeKind, dir);
     assert.equal(v.ok, true, v.message);
     assert.equal(v.hash, h);
     assert.match(v.message, /were deleted/);
@@ -461,6 +452,6 @@ describe('retention', () => {
     assert.equal(segmentFiles(dir, true).length, 0);
     assert.ok(segmentFiles(dir)[0]!.endsWith(seqName(1, '.seg')));
     assert.ok(snapshotFiles(dir).length >= 5);
-    assert.equal((await verifyWith(fakeKind, dir, storeDefaults)).ok, true);
+    assert.equal((await verifyWith(fakeKind, dir)).ok, true);
   });
 });
