@@ -359,54 +359,70 @@ export class Engine implements EngineApi {
   }
 
   apply(cmd: Command, out: EngineEvent[]): CommandResult {
-    this.lastSeq = cmd.seq;
-    if (cmd.time > this.now) this.now = cmd.time;
     this.out = out;
     let result: CommandResult;
+    // The command's seq and time are read per type (stamp, first thing in placeOrder and
+    // cancelOrder, in each case for the rest), not once before the switch: a property load site
+    // sees every shape of object that passes it, and one site for commands of every type went
+    // megamorphic (V8's generic lookup, 4 % of the engine's instructions in callgrind); the
+    // hot handlers' own sites see a few shapes each.
     switch (cmd.type) {
       case 'PlaceOrder':
         result = this.placeOrder(cmd);
         break;
-      case 'ModifyOrder':
-        result = this.modifyOrder(cmd);
-        break;
       case 'CancelOrder':
         result = this.cancelOrder(cmd);
         break;
+      case 'ModifyOrder':
+        this.stamp(cmd.seq, cmd.time);
+        result = this.modifyOrder(cmd);
+        break;
       case 'CancelAllOrders':
+        this.stamp(cmd.seq, cmd.time);
         result = this.cancelAllOrders(cmd.userId);
         break;
       case 'Disconnect':
+        this.stamp(cmd.seq, cmd.time);
         result = this.closeSession(cmd.sessionId);
         break;
       case 'ServerStarted':
+        this.stamp(cmd.seq, cmd.time);
         result = this.closeAllSessions();
         break;
       case 'Tick':
+        this.stamp(cmd.seq, cmd.time);
         result = this.tick();
         break;
       case 'CreateUser':
+        this.stamp(cmd.seq, cmd.time);
         result = this.createUser(cmd);
         break;
       case 'Deposit':
+        this.stamp(cmd.seq, cmd.time);
         result = this.deposit(cmd.userId, cmd.asset, cmd.amount);
         break;
       case 'Withdraw':
+        this.stamp(cmd.seq, cmd.time);
         result = this.withdraw(cmd);
         break;
       case 'AddWithdrawalAddress':
+        this.stamp(cmd.seq, cmd.time);
         result = this.addWithdrawalAddress(cmd);
         break;
       case 'AddAsset':
+        this.stamp(cmd.seq, cmd.time);
         result = this.addAssetCommand(cmd);
         break;
       case 'AddMarket':
+        this.stamp(cmd.seq, cmd.time);
         result = this.addMarketCommand(cmd);
         break;
       case 'CreateApiKey':
+        this.stamp(cmd.seq, cmd.time);
         result = this.createApiKey(cmd);
         break;
       case 'RevokeApiKey': {
+        this.stamp(cmd.seq, cmd.time);
         const key = this.apiKeyMap.get(cmd.accessId);
         if (key === undefined || key.revoked) result = fail(ErrorCode.NOT_FOUND, 'There is no such API key.');
         else {
@@ -415,13 +431,32 @@ export class Engine implements EngineApi {
         }
         break;
       }
-      default:
+      default: {
+        const unknown = cmd as { seq: number; time: number };
+        this.stamp(unknown.seq, unknown.time);
         result = fail(ErrorCode.INVALID, 'Unknown command.');
+      }
     }
     this.flushTickers();
     this.flushVolumes();
     if (this.closedCount > 0) this.releaseClosed();
     return result;
+  }
+
+  /**
+   * Appends an event. An indexed store, not out.push(e): TurboFan left the push of the larger
+   * events (OrderOpened, OrdersMatched, OrderClosed) as a call to the Array.prototype.push
+   * builtin, 3.5 % of the engine's instructions (callgrind), where the store is inlined.
+   */
+  private emitEvent(e: EngineEvent): void {
+    const out = this.out;
+    out[out.length] = e;
+  }
+
+  /** The command's seq and time become the engine's (time never goes back). */
+  private stamp(seq: number, time: number): void {
+    this.lastSeq = seq;
+    if (time > this.now) this.now = time;
   }
 
   private releaseClosed(): void {
@@ -433,6 +468,7 @@ export class Engine implements EngineApi {
   // ------------------------------------------------------------------ orders
 
   private placeOrder(c: PlaceOrder): CommandResult {
+    this.stamp(c.seq, c.time);
     const m = this.marketFor(c.base, c.counter);
     if (m === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.INVALID_PAIR);
     if (!this.isTrading(m)) return fail(ErrorCode.INVALID, MARKET_CLOSED);
@@ -518,7 +554,7 @@ export class Engine implements EngineApi {
       set.add(order);
     }
     const remaining = pool.remaining(order);
-    if (this.emit) this.out.push({
+    if (this.emit) this.emitEvent({
       type: 'OrderOpened',
       userId: pool.userId(order),
       id: pool.id(order),
@@ -715,7 +751,7 @@ export class Engine implements EngineApi {
     this.addPosition(askUser, base, -q);
     this.addPosition(askUser, counter, total - askFee);
 
-    if (this.emit) this.out.push({
+    if (this.emit) this.emitEvent({
       type: 'OrdersMatched',
       bid: bid === NO_ORDER ? null : pool.id(bid),
       ask: ask === NO_ORDER ? null : pool.id(ask),
@@ -783,7 +819,7 @@ export class Engine implements EngineApi {
       pool.setReserved(order, 0);
     }
     const remaining = reason === 'filled' || reason === 'exhausted' ? 0 : pool.remaining(order);
-    if (this.emit) this.out.push({
+    if (this.emit) this.emitEvent({
       type: 'OrderClosed',
       userId: u.id,
       id,
@@ -878,7 +914,7 @@ export class Engine implements EngineApi {
         m.book.insert(order);
         pool.setResting(order, true);
       }
-      if (this.emit) this.out.push({
+      if (this.emit) this.emitEvent({
         type: 'OrderModified',
         userId: u.id,
         id: pool.id(order),
@@ -896,6 +932,7 @@ export class Engine implements EngineApi {
   }
 
   private cancelOrder(c: CancelOrder): CommandResult {
+    this.stamp(c.seq, c.time);
     const u = this.userOf(c.userId);
     if (u === undefined) return fail(ErrorCode.NOT_FOUND, ErrorMessage.NO_SUCH_USER);
     if (c.id === undefined && c.tonce === undefined) return fail(ErrorCode.INVALID, ErrorMessage.ID_OR_TONCE);
@@ -951,7 +988,7 @@ export class Engine implements EngineApi {
     if (typeof c.cookie !== 'string' || c.cookie.length === 0) return fail(ErrorCode.INVALID, 'A cookie is required.');
     const u = new User(this.nextUserId++, c.publicKey, c.cookie);
     this.addUser(u);
-    if (this.emit) this.out.push({ type: 'UserCreated', userId: u.id });
+    if (this.emit) this.emitEvent({ type: 'UserCreated', userId: u.id });
     return { ok: true, userId: u.id };
   }
 
@@ -996,14 +1033,14 @@ export class Engine implements EngineApi {
   private addAssetCommand(c: AddAsset): CommandResult {
     const r = this.addAsset(c.asset);
     if (r !== null) return fail(ErrorCode.INVALID, r);
-    if (this.emit) this.out.push({ type: 'AssetAdded', asset: c.asset.code });
+    if (this.emit) this.emitEvent({ type: 'AssetAdded', asset: c.asset.code });
     return { ok: true };
   }
 
   private addMarketCommand(c: AddMarket): CommandResult {
     const r = this.addMarket(c.market);
     if (r !== null) return fail(ErrorCode.INVALID, r);
-    if (this.emit) this.out.push({ type: 'MarketAdded', base: c.market.base, counter: c.market.counter });
+    if (this.emit) this.emitEvent({ type: 'MarketAdded', base: c.market.base, counter: c.market.counter });
     return { ok: true };
   }
 
@@ -1175,7 +1212,7 @@ export class Engine implements EngineApi {
   private balanceChanged(u: User, asset: AssetState): void {
     const A = this.accounts.data;
     const j = this.at(u, asset.index);
-    if (this.emit) this.out.push({ type: 'BalanceChanged', userId: u.id, asset: asset.config.code, available: A[j + A_AVAILABLE]!, reserved: A[j + A_RESERVED]! });
+    if (this.emit) this.emitEvent({ type: 'BalanceChanged', userId: u.id, asset: asset.config.code, available: A[j + A_AVAILABLE]!, reserved: A[j + A_RESERVED]! });
   }
 
   private touch(m: MarketState): void {
@@ -1204,7 +1241,7 @@ export class Engine implements EngineApi {
       const volume = w.volume;
       const was = m.reported;
       if (last === was.last && bid === was.bid && ask === was.ask && low === was.low && high === was.high && volume === was.volume) continue;
-      if (this.emit) this.out.push(tickerChanged(m, this.now, was, last, bid, ask, low, high, volume));
+      if (this.emit) this.emitEvent(tickerChanged(m, this.now, was, last, bid, ask, low, high, volume));
       was.last = last;
       was.bid = bid;
       was.ask = ask;
@@ -1228,7 +1265,7 @@ export class Engine implements EngineApi {
       volumes.pending[w] = 0;
       // sum() also refreshes the window's cached total: called either way.
       const volume = volumes.sum(w, this.now);
-      if (this.emit) this.out.push({ type: 'TradeVolumeChanged', userId: users[i]!.id, asset: this.assetList[assets[i]!]!.config.code, volume });
+      if (this.emit) this.emitEvent({ type: 'TradeVolumeChanged', userId: users[i]!.id, asset: this.assetList[assets[i]!]!.config.code, volume });
     }
   }
 
