@@ -70,6 +70,12 @@ export interface ServerProcess {
   listening: LogLine & { url: string; wsUrl: string; adminUrl: string; fsync: string };
   logs: LogLine[];
   stderr(): string;
+  /**
+   * Resolves with stderr so far once it matches `re` (rejects after timeoutMs). The banner is
+   * written after the "listening" log line, on another pipe: it may not have arrived when
+   * startServe resolves.
+   */
+  waitForStderr(re: RegExp, timeoutMs?: number): Promise<string>;
   /** Sends a signal and resolves with the exit code (SIGKILL after timeoutMs). */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Kills without waiting for a clean shutdown (for finally blocks). */
@@ -92,7 +98,11 @@ export function startServe(args: string[], opts: { env?: Record<string, string>;
       child.kill('SIGKILL');
       reject(new Error(`server did not start in time; stderr:\n${err}`));
     }, opts.timeoutMs ?? 30_000);
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const stderrWaiters: (() => void)[] = [];
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+      for (const w of stderrWaiters.splice(0)) w();
+    });
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
       let i: number;
@@ -116,6 +126,7 @@ export function startServe(args: string[], opts: { env?: Record<string, string>;
     child.on('exit', (code, signal) => {
       exited = { code, signal };
       for (const w of exitWaiters.splice(0)) w(exited);
+      for (const w of stderrWaiters.splice(0)) w();
       if (!done) {
         done = true;
         clearTimeout(timer);
@@ -127,6 +138,21 @@ export function startServe(args: string[], opts: { env?: Record<string, string>;
       listening,
       logs,
       stderr: () => err,
+      waitForStderr(re, timeoutMs = 10_000) {
+        return new Promise((res, rej) => {
+          const t = setTimeout(() => rej(new Error(`stderr did not match ${String(re)} in ${timeoutMs} ms:\n${err}`)), timeoutMs);
+          const check = (): void => {
+            if (re.test(err)) {
+              clearTimeout(t);
+              res(err);
+            } else if (exited) {
+              clearTimeout(t);
+              rej(new Error(`server exited before stderr matched ${String(re)}:\n${err}`));
+            } else stderrWaiters.push(check);
+          };
+          check();
+        });
+      },
       stop(signal = 'SIGTERM', timeoutMs = 20_000) {
         return new Promise((res) => {
           if (exited) return res(exited);

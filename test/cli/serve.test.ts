@@ -68,7 +68,7 @@ test('serve --demo on a fresh data dir: URLs, credentials that work, SIGTERM, re
     srv = await startServe(['--demo', '--data-dir', dir, '--port', '0', '--admin-port', '0']);
     const { url, wsUrl, adminUrl, fsync } = srv.listening;
     assert.equal(fsync, 'always');
-    const banner = srv.stderr();
+    const banner = await srv.waitForStderr(/Stop with Ctrl-C/);
     assert.match(banner, /fsync policy\s+always/);
     assert.ok(banner.includes(`${adminUrl}/metrics`), 'banner prints the metrics URL');
     const hasNative = existsSync(new URL('../../src/dialects/native-ws/index.js', import.meta.url));
@@ -142,7 +142,7 @@ test('serve --demo on a fresh data dir: URLs, credentials that work, SIGTERM, re
     const rec = srv.logs.find((l) => l.msg === 'recovery finished')?.recovery as { snapshotSeq: number; replayed: number };
     assert.equal(rec.snapshotSeq, last.lastSeq);
     assert.equal(rec.replayed, 0);
-    assert.match(srv.stderr(), new RegExp(`from snapshot seq ${String(last.lastSeq)}, replayed 0 journal records`));
+    assert.match(await srv.waitForStderr(/Stop with Ctrl-C/), new RegExp(`from snapshot seq ${String(last.lastSeq)}, replayed 0 journal records`));
     // The demo user survived the restart.
     if (hasNative) {
       const again = await authenticate(srv.listening.wsUrl + '/', creds.userId, creds.cookie, creds.passphrase);
