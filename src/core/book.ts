@@ -338,9 +338,8 @@ class Side {
    */
   levelOf(h: number): PriceLevel {
     const price = this.pool.price(h);
-    const levels = this.levels;
-    const best = levels.length === 0 ? undefined : levels[levels.length - 1]!;
-    return best !== undefined && best.price === price ? best : this.byPrice.get(price)!;
+    const best = this.best();
+    return best !== null && best.price === price ? best : this.byPrice.get(price)!;
   }
 
   remove(h: number): void {
