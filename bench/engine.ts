@@ -7,11 +7,12 @@
 //      Command stream, timed as openfloor_driver_ops_per_s. Then a fresh engine applies the
 //      recorded Commands (warm-up untimed, the measured ops as one block, events into one array,
 //      counted; --rounds times on fresh engines, median round) → openfloor_ops_per_s; each round
-//      must reach the shadow's state hash and event count (same_state). The peer gets the same stream translated beforehand into its own calls
-//      (cancel targets from the shadow) and runs it the same way → peer_ops_per_s; its trades and
-//      final book must equal openfloor's (same_stream). Commands are built outside the timed
-//      loops as exchange-core's benchmarks pre-generate theirs: building input is not the
-//      engine's work, and it took ~a third of the driver run's time.
+//      must reach the shadow's state hash and event count (same_state). The peer gets the same
+//      stream translated beforehand into its own calls (cancel targets from the shadow) and runs
+//      it the same way → peer_ops_per_s; its trades and final book must equal openfloor's
+//      (same_stream). Commands are built outside the timed loops as exchange-core's benchmarks
+//      pre-generate theirs: building input is not the engine's work, and it took ~a third of the
+//      driver run's time.
 //   2. latency: the same stream again; after the warm-up every command's engine call alone is
 //      timed with process.hrtime.bigint() (all of them, not a sample) → p50 / p99 / p99.9 / max.
 //   3. heap: global.gc(), then N non-crossing resting orders, global.gc() again; the growth of

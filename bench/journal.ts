@@ -124,7 +124,7 @@ async function coldOpen(dir: string, expectHash: string): Promise<{ ms: number; 
   let ms = 0;
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
-    if (ms === 0 && text.length === 0) ms = performance.now() - t0;
+    if (text.length === 0) ms = performance.now() - t0;
     text += chunk;
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -146,9 +146,13 @@ function tmp(name: string): string {
   return fs.mkdtempSync(path.join(ROOT, `openfloor-bench-journal-${name}-`));
 }
 
-function crashCopy(src: string, dst: string): void {
+/** A copy of data directory `src` as a crash leaves it (no LOCK), at `${src}-${suffix}`, registered in `dirs` for removal. */
+function crashCopy(src: string, suffix: string, dirs: string[]): string {
+  const dst = `${src}-${suffix}`;
+  dirs.push(dst);
   fs.cpSync(src, dst, { recursive: true });
   fs.rmSync(path.join(dst, 'LOCK'), { force: true });
+  return dst;
 }
 
 /** Submits with at most `window` commands in flight; resolves when all are durable. */
@@ -231,15 +235,9 @@ async function main(): Promise<void> {
     log(`journaled: ${COMMANDS} in ${secs.toFixed(2)} s, ${appends} appends (mean batch ${(COMMANDS / appends).toFixed(1)}), ${fsyncs} fsyncs, mean fdatasync ${((1000 * (after.fsyncSeconds - before.fsyncSeconds)) / fsyncs).toFixed(3)} ms`);
 
     // ------------------------------------------------ 2. replay
-    const replayDir = `${dir}-replay`;
-    dirs.push(replayDir);
-    crashCopy(dir, replayDir);
-    const journalOnlyDir = `${dir}-replay-journal`;
-    dirs.push(journalOnlyDir);
-    crashCopy(dir, journalOnlyDir);
-    const coldDir = `${dir}-cold`;
-    dirs.push(coldDir);
-    crashCopy(dir, coldDir);
+    const replayDir = crashCopy(dir, 'replay', dirs);
+    const journalOnlyDir = crashCopy(dir, 'replay-journal', dirs);
+    const coldDir = crashCopy(dir, 'cold', dirs);
     await store.sequencer.close();
     // In this process (JIT warm from phase 1): every command journaled since the last snapshot
     // (there is none), from opening the store to a serving-ready engine. The issue's restart
@@ -358,12 +356,8 @@ async function main(): Promise<void> {
     await pump(s.sequencer, tail.slice(1000), WINDOW);
     tailLiveMs += performance.now() - tTail2;
     log(`restart tail: ${tail.length} PlaceOrders on top of ${restingCount} resting took ${tailLiveMs.toFixed(0)} ms live (fsync off)`);
-    const rdir = `${sdir}-restart`;
-    dirs.push(rdir);
-    crashCopy(sdir, rdir);
-    const rdirCold = `${sdir}-restart-cold`;
-    dirs.push(rdirCold);
-    crashCopy(sdir, rdirCold);
+    const rdir = crashCopy(sdir, 'restart', dirs);
+    const rdirCold = crashCopy(sdir, 'restart-cold', dirs);
     const live = s.engine.stateHash();
     await s.sequencer.close();
     // Where the restart time goes: reading + parsing the snapshot, then Engine.restore, timed
