@@ -41,7 +41,7 @@ import {
   type Withdraw,
 } from './types.js';
 import { A_AVAILABLE, A_POSITION, A_RESERVED, A_THROUGH, A_WINDOW, ACCT, Accounts, NO_POSITION, NO_WINDOW } from './ledger.js';
-import { TradeWindow, VolumeStore, type TradeWindowState } from './window.js';
+import { dayOf, MINUTE_US, minuteOf, TradeWindow, VolumeStore, type TradeWindowState } from './window.js';
 
 const PPM = 1_000_000;
 /** Numbers of snapshot buffer kept beyond 4x the need before it is given back (1 MiB). */
@@ -110,6 +110,13 @@ class MarketState {
   reported: TickerFields = { last: null, bid: null, ask: null, low: null, high: null, volume: 0 };
   tickerTime = 0;
   dirty = false;
+  /**
+   * config.fees as numbers in typed arrays: feeRate() runs twice per trade, and reading tier
+   * objects (and their boxed minVolume doubles) through config cost ~270 instructions a call.
+   */
+  readonly feeMinVolume: Float64Array;
+  readonly feeMakerPpm: Float64Array;
+  readonly feeTakerPpm: Float64Array;
 
   constructor(
     public readonly config: MarketConfig,
@@ -123,6 +130,9 @@ class MarketState {
     const g = gcd(num, den);
     this.mul = num / g;
     this.div = den / g;
+    this.feeMinVolume = Float64Array.from(config.fees, (t) => t.minVolume);
+    this.feeMakerPpm = Float64Array.from(config.fees, (t) => t.makerPpm);
+    this.feeTakerPpm = Float64Array.from(config.fees, (t) => t.takerPpm);
   }
 }
 
@@ -324,7 +334,16 @@ export class Engine implements EngineApi {
   /** False inside applyQuiet(): events are not built. */
   private emit = true;
   lastSeq = 0;
+  /** The engine's clock: the latest command time (µs), never going back. */
   now = 0;
+  /**
+   * minuteOf(now) and dayOf(now), the windows' bucket clocks, and the first µs of the next
+   * minute: recomputed when the clock crosses a minute (a day is whole minutes), not divided
+   * out on each of a trade's dozen window calls.
+   */
+  private minute = 0;
+  private day = 0;
+  private nextMinuteUs = MINUTE_US;
 
   constructor(
     private readonly config: EngineConfig,
@@ -456,7 +475,17 @@ export class Engine implements EngineApi {
   /** The command's seq and time become the engine's (time never goes back). */
   private stamp(seq: number, time: number): void {
     this.lastSeq = seq;
-    if (time > this.now) this.now = time;
+    if (time > this.now) {
+      this.now = time;
+      if (time >= this.nextMinuteUs) this.setClock(time);
+    }
+  }
+
+  private setClock(time: number): void {
+    this.now = time;
+    this.minute = minuteOf(time);
+    this.day = dayOf(time);
+    this.nextMinuteUs = (this.minute + 1) * MINUTE_US;
   }
 
   private releaseClosed(): void {
@@ -741,7 +770,7 @@ export class Engine implements EngineApi {
     // Ledger side effects: the fees leave the users' funds; market statistics, volumes, positions.
     m.counter.held -= bidFee + askFee;
     m.last = price;
-    m.window.add(this.now, price, q, total);
+    m.window.add(this.minute, price, q, total);
     if (!self) {
       this.addVolume(bidUser, m, q, total);
       this.addVolume(askUser, m, q, total);
@@ -1165,19 +1194,14 @@ export class Engine implements EngineApi {
 
   /** Fee rate from the tier of the user's 30-day volume in the market's counter asset. */
   private feeRate(u: User, m: MarketState, taker: boolean): number {
-    const tiers = m.config.fees;
-    let tier = tiers[0]!;
-    if (tiers.length > 1) {
+    const minVolume = m.feeMinVolume;
+    let tier = minVolume.length - 1;
+    if (tier > 0) {
       const w = this.accounts.data[this.at(u, m.counter.index) + A_WINDOW]!;
-      const volume = w === NO_WINDOW ? 0 : this.volumes.sum(w, this.now);
-      for (let i = tiers.length - 1; i > 0; i--) {
-        if (volume >= tiers[i]!.minVolume) {
-          tier = tiers[i]!;
-          break;
-        }
-      }
+      const volume = w === NO_WINDOW ? 0 : this.volumes.sum(w, this.day);
+      while (tier > 0 && volume < minVolume[tier]!) tier--;
     }
-    return taker ? tier.takerPpm : tier.makerPpm;
+    return taker ? m.feeTakerPpm[tier]! : m.feeMakerPpm[tier]!;
   }
 
   private addVolume(u: User, m: MarketState, quantity: number, total: number): void {
@@ -1191,9 +1215,10 @@ export class Engine implements EngineApi {
     let w = A[j]!;
     if (w === NO_WINDOW) A[j] = w = this.volumes.create();
     const volumes = this.volumes;
-    volumes.add(w, this.now, amount);
-    // One TradeVolumeChanged per window and command, in the order of first change.
-    if (volumes.pending[w] === 0) {
+    volumes.add(w, this.day, amount);
+    // One TradeVolumeChanged per window and command, in the order of first change. None in
+    // applyQuiet(): the flush would only refresh the sum's memo, a cache outside the state.
+    if (this.emit && volumes.pending[w] === 0) {
       volumes.pending[w] = 1;
       this.dirtyVolumeUsers[this.dirtyVolumeCount] = u;
       this.dirtyVolumeWindows[this.dirtyVolumeCount] = w;
@@ -1232,7 +1257,7 @@ export class Engine implements EngineApi {
       const m = dirty[i]!;
       m.dirty = false;
       const w = m.window;
-      w.advance(this.now);
+      w.advance(this.minute);
       const last = m.last;
       const bid = m.book.bestPrice(true);
       const ask = m.book.bestPrice(false);
@@ -1263,9 +1288,9 @@ export class Engine implements EngineApi {
     for (let i = 0; i < n; i++) {
       const w = windows[i]!;
       volumes.pending[w] = 0;
-      // sum() also refreshes the window's cached total: called either way.
-      const volume = volumes.sum(w, this.now);
-      if (this.emit) this.emitEvent({ type: 'TradeVolumeChanged', userId: users[i]!.id, asset: this.assetList[assets[i]!]!.config.code, volume });
+      // Only apply() queues windows (addAssetVolume), so this runs with events on.
+      const volume = volumes.sum(w, this.day);
+      this.emitEvent({ type: 'TradeVolumeChanged', userId: users[i]!.id, asset: this.assetList[assets[i]!]!.config.code, volume });
     }
   }
 
@@ -1398,7 +1423,7 @@ export class Engine implements EngineApi {
     // Advancing to the engine's own time is idempotent for the logical state (serialize filters
     // by that time too), so a query may do it without breaking replay equality.
     const w = m.window;
-    w.advance(this.now);
+    w.advance(this.minute);
     const vwap = w.volume > 0 ? Math.round((w.total * m.div) / (w.volume * m.mul)) : null;
     return {
       base: m.config.base,
@@ -1419,7 +1444,7 @@ export class Engine implements EngineApi {
     const a = this.assetByCode.get(asset);
     if (u === undefined || a === undefined) return 0;
     const w = this.accounts.data[this.at(u, a.index) + A_WINDOW]!;
-    return w === NO_WINDOW ? 0 : this.volumes.sum(w, this.now);
+    return w === NO_WINDOW ? 0 : this.volumes.sum(w, this.day);
   }
 
   positions(userId: number): PositionView[] {
@@ -1581,7 +1606,7 @@ export class Engine implements EngineApi {
     if (s === null || typeof s !== 'object' || (s.format !== 1 && s.format !== 2)) throw new Error('unsupported engine snapshot format');
     const e = new Engine({ ...s.config, assets: s.assets, markets: s.markets }, bookFactory);
     e.lastSeq = s.lastSeq;
-    e.now = s.now;
+    e.setClock(s.now);
     e.nextOrderId = s.nextOrderId;
     e.nextUserId = s.nextUserId;
     e.prng = new Prng(s.prng);

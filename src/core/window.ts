@@ -2,10 +2,20 @@
 // trade volume of a user (day buckets). Time comes from commands, so both replay exactly.
 import { MAX_SAFE } from './arith.js';
 
-const MINUTE_US = 60_000_000;
-const DAY_US = 86_400_000_000;
+export const MINUTE_US = 60_000_000;
+export const DAY_US = 86_400_000_000;
 const TICKER_BUCKETS = 1440;
 const VOLUME_BUCKETS = 30;
+
+/** The minute (since the epoch) holding timeUs: the ticker window's bucket clock. */
+export function minuteOf(timeUs: number): number {
+  return Math.floor(timeUs / MINUTE_US);
+}
+
+/** The day (since the epoch) holding timeUs: the volume windows' bucket clock. */
+export function dayOf(timeUs: number): number {
+  return Math.floor(timeUs / DAY_US);
+}
 
 export interface TradeWindowState {
   /** [minute, low, high, volume, total] for each non-empty bucket. */
@@ -26,9 +36,12 @@ export class TradeWindow {
   private current = -Infinity;
   private filled = 0;
 
-  /** Expires buckets that fell out of the window ending at `timeUs`. Returns true if anything expired. */
-  advance(timeUs: number): boolean {
-    const now = Math.floor(timeUs / MINUTE_US);
+  /**
+   * Expires buckets that fell out of the window ending in minute `now` (minuteOf(time)). Returns
+   * true if anything expired. Minutes, not times, so the engine divides once per minute of its
+   * clock instead of on every trade.
+   */
+  advance(now: number): boolean {
     if (now <= this.current) return false;
     this.current = now;
     if (this.filled === 0) return false;
@@ -48,9 +61,9 @@ export class TradeWindow {
     return expired;
   }
 
-  add(timeUs: number, price: number, quantity: number, total: number): void {
-    this.advance(timeUs);
-    const m = Math.floor(timeUs / MINUTE_US);
+  /** Adds a trade in minute m (minuteOf(time)). */
+  add(m: number, price: number, quantity: number, total: number): void {
+    this.advance(m);
     const i = m % TICKER_BUCKETS;
     if (this.minute[i] !== m) {
       this.minute[i] = m;
@@ -86,7 +99,7 @@ export class TradeWindow {
   /** Buckets still inside the window ending at nowUs (expiry is lazy, so filter here). */
   serialize(nowUs: number): TradeWindowState {
     const buckets: TradeWindowState['buckets'] = [];
-    const cutoff = Math.floor(nowUs / MINUTE_US) - TICKER_BUCKETS;
+    const cutoff = minuteOf(nowUs) - TICKER_BUCKETS;
     for (let i = 0; i < TICKER_BUCKETS; i++) {
       if (this.minute[i]! > cutoff) buckets.push([this.minute[i]!, this.low[i]!, this.high[i]!, this.vol[i]!, this.tot[i]!]);
     }
@@ -108,7 +121,7 @@ export class TradeWindow {
       w.filled++;
     }
     w.recomputeExtremes();
-    w.current = nowUs > 0 ? Math.floor(nowUs / MINUTE_US) : -Infinity;
+    w.current = nowUs > 0 ? minuteOf(nowUs) : -Infinity;
     return w;
   }
 }
@@ -165,11 +178,10 @@ export class VolumeStore {
     return w;
   }
 
-  /** Adds a non-negative integer amount at timeUs to window w. */
-  add(w: number, timeUs: number, amount: number): void {
+  /** Adds a non-negative integer amount on day `day` (dayOf(time)) to window w. */
+  add(w: number, day: number, amount: number): void {
     const d = this.data;
     const o = w * VOLUME_REGION;
-    const day = Math.floor(timeUs / DAY_US);
     if (day !== d[o + V_ADD_DAY]) {
       const i = bucketOf(day);
       const b = o + V_BUCKETS + 2 * i;
@@ -196,11 +208,10 @@ export class VolumeStore {
     }
   }
 
-  /** Window w's sum of the buckets within the 30 days ending at timeUs (memoised: fee tiers read it on every trade). */
-  sum(w: number, timeUs: number): number {
+  /** Window w's sum of the buckets within the 30 days ending on day `day` (memoised: fee tiers read it on every trade). */
+  sum(w: number, day: number): number {
     const d = this.data;
     const o = w * VOLUME_REGION;
-    const day = Math.floor(timeUs / DAY_US);
     if (day === d[o + V_SUM_DAY]) return d[o + V_SUM]!;
     let s = 0;
     for (let i = 0; i < VOLUME_BUCKETS; i++) {

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { gcd, mulDivCeil, mulDivFloor, mulDivRem } from '../../src/core/arith.js';
 import { FastBook, NO_ORDER, OrderPool, type Book } from '../../src/core/book.js';
 import { Prng } from '../../src/core/prng.js';
-import { TradeWindow, VolumeStore } from '../../src/core/window.js';
+import { dayOf, minuteOf, TradeWindow, VolumeStore } from '../../src/core/window.js';
 import { NaiveBook } from './naive-book.js';
 
 type BookOp = { k: 'insert'; bid: boolean; price: number; q: number } | { k: 'remove'; pick: number } | { k: 'reduce'; pick: number; by: number };
@@ -205,18 +205,18 @@ test('Prng: the stream and state are pinned (they are part of every snapshot and
 test('TradeWindow: 24 h of minute buckets, serialise/restore keeps the logical state', () => {
   const MIN = 60_000_000;
   const w = new TradeWindow();
-  w.add(0, 100, 1, 10);
-  w.add(30 * MIN, 50, 2, 20);
-  w.add(30 * MIN + 5, 70, 3, 30);
+  w.add(minuteOf(0), 100, 1, 10);
+  w.add(minuteOf(30 * MIN), 50, 2, 20);
+  w.add(minuteOf(30 * MIN + 5), 70, 3, 30);
   assert.deepEqual([w.lowest, w.highest, w.volume, w.total], [50, 100, 6, 60]);
   const r = TradeWindow.restore(JSON.parse(JSON.stringify(w.serialize(31 * MIN))) as ReturnType<TradeWindow['serialize']>, 31 * MIN);
   assert.deepEqual([r.lowest, r.highest, r.volume, r.total], [50, 100, 6, 60]);
-  assert.equal(w.advance(1440 * MIN - 1), false);
-  assert.equal(w.advance(1440 * MIN), true);
+  assert.equal(w.advance(minuteOf(1440 * MIN - 1)), false);
+  assert.equal(w.advance(minuteOf(1440 * MIN)), true);
   assert.deepEqual([w.lowest, w.highest, w.volume, w.total], [50, 70, 5, 50]);
-  assert.equal(r.advance(1440 * MIN), true);
+  assert.equal(r.advance(minuteOf(1440 * MIN)), true);
   assert.deepEqual(r.serialize(1440 * MIN), w.serialize(1440 * MIN));
-  w.advance(1470 * MIN);
+  w.advance(minuteOf(1470 * MIN));
   assert.deepEqual([w.lowest, w.highest, w.volume, w.total], [null, null, 0, 0]);
 });
 
@@ -225,28 +225,28 @@ test('VolumeStore: 30 days of day buckets per window, windows independent', () =
   const store = new VolumeStore();
   const other = store.create();
   const v = store.create();
-  store.add(other, 0, 1_000);
-  store.add(v, 0, 5);
-  store.add(v, DAY - 1, 6);
-  store.add(v, 10 * DAY, 7);
-  assert.equal(store.sum(v, 10 * DAY), 18);
-  assert.equal(store.sum(v, 29 * DAY + DAY - 1), 18);
-  assert.equal(store.sum(v, 30 * DAY), 7);
-  assert.equal(store.sum(v, 40 * DAY), 0);
-  store.add(v, 30 * DAY, 1); // reuses day 0's bucket
-  assert.equal(store.sum(v, 30 * DAY), 8);
+  store.add(other, dayOf(0), 1_000);
+  store.add(v, dayOf(0), 5);
+  store.add(v, dayOf(DAY - 1), 6);
+  store.add(v, dayOf(10 * DAY), 7);
+  assert.equal(store.sum(v, dayOf(10 * DAY)), 18);
+  assert.equal(store.sum(v, dayOf(29 * DAY + DAY - 1)), 18);
+  assert.equal(store.sum(v, dayOf(30 * DAY)), 7);
+  assert.equal(store.sum(v, dayOf(40 * DAY)), 0);
+  store.add(v, dayOf(30 * DAY), 1); // reuses day 0's bucket
+  assert.equal(store.sum(v, dayOf(30 * DAY)), 8);
   const r = store.restore(store.serialize(v));
-  assert.equal(store.sum(r, 30 * DAY), 8);
+  assert.equal(store.sum(r, dayOf(30 * DAY)), 8);
   assert.deepEqual(store.serialize(r), store.serialize(v));
-  assert.equal(store.sum(other, 0), 1_000);
+  assert.equal(store.sum(other, dayOf(0)), 1_000);
   // Past the initial capacity: the store grows and every window keeps its buckets.
   const many = Array.from({ length: 300 }, (_, i) => {
     const w = store.create();
-    store.add(w, i * DAY, i + 1);
+    store.add(w, dayOf(i * DAY), i + 1);
     return w;
   });
   many.forEach((w, i) => assert.deepEqual(store.serialize(w), [[i, i + 1]]));
-  assert.equal(store.sum(v, 30 * DAY), 8);
+  assert.equal(store.sum(v, dayOf(30 * DAY)), 8);
 });
 
 test('VolumeStore: the memoised sum always equals a fresh sum of the buckets', () => {
@@ -264,10 +264,10 @@ test('VolumeStore: the memoised sum always equals a fresh sum of the buckets', (
       let t = 5 * DAY;
       for (const s of steps) {
         t = Math.max(0, t + s.dt);
-        if (s.query) store.sum(v, t + (s.amount % (3 * DAY))); // fills the memo, possibly for another day
-        store.add(v, t, s.amount);
+        if (s.query) store.sum(v, dayOf(t + (s.amount % (3 * DAY)))); // fills the memo, possibly for another day
+        store.add(v, dayOf(t), s.amount);
         // A restored window has no memo: its sum is computed from the buckets.
-        assert.equal(store.sum(v, t), store.sum(store.restore(store.serialize(v)), t));
+        assert.equal(store.sum(v, dayOf(t)), store.sum(store.restore(store.serialize(v)), dayOf(t)));
       }
     }),
     { numRuns: 300 },
