@@ -1235,9 +1235,10 @@ export class Engine implements EngineApi {
   }
 
   private balanceChanged(u: User, asset: AssetState): void {
+    if (!this.emit) return;
     const A = this.accounts.data;
     const j = this.at(u, asset.index);
-    if (this.emit) this.emitEvent({ type: 'BalanceChanged', userId: u.id, asset: asset.config.code, available: A[j + A_AVAILABLE]!, reserved: A[j + A_RESERVED]! });
+    this.emitEvent({ type: 'BalanceChanged', userId: u.id, asset: asset.config.code, available: A[j + A_AVAILABLE]!, reserved: A[j + A_RESERVED]! });
   }
 
   private touch(m: MarketState): void {
