@@ -49,15 +49,27 @@ const MIN_CAPACITY = 1024;
  */
 export class OrderPool {
   /** Row h is data[h * ORDER_ROW .. + ORDER_ROW]. Replaced when the pool grows: reread after alloc(). */
-  data = new Float64Array(MIN_CAPACITY * ORDER_ROW);
+  data = new Float64Array(0);
   /** Free handles, a stack: the most recently freed row (warm in cache) is reused first. */
-  private free = new Int32Array(MIN_CAPACITY);
+  private free = new Int32Array(0);
   private freeCount = 0;
   /** Handles below this have been handed out at least once. */
   private used = 0;
   /** Live handles. */
   size = 0;
-  capacity = MIN_CAPACITY;
+  capacity = 0;
+
+  constructor() {
+    // The fields grow() replaces get their first size here, a second store after their
+    // initialisers. V8 treats a field stored only once as constant and compiles that into every
+    // function reading it: the pool's first growth then deoptimised them all at once (every
+    // accessor, the book, the engine's order paths), and a cold replay ran slow code while
+    // TurboFan compiled them again. (Initialised, not just declared: a field that starts out
+    // undefined loses its type, and every read of it pays a map check.)
+    this.data = new Float64Array(MIN_CAPACITY * ORDER_ROW);
+    this.free = new Int32Array(MIN_CAPACITY);
+    this.capacity = MIN_CAPACITY;
+  }
 
   alloc(
     id: number,
