@@ -40,7 +40,12 @@ export const FLAG_RESTING = 4;
 /** "No order" where a handle is expected. */
 export const NO_ORDER = -1;
 
-const MIN_CAPACITY = 1024;
+/**
+ * Rows a new pool has. Small, so the first growth comes while the code is still cold: one that
+ * first happens in optimised code (alloc() and the engine's order paths it is inlined into) has
+ * no type feedback there and deoptimises them, and a cold replay waits for their recompilation.
+ */
+const MIN_CAPACITY = 64;
 
 /**
  * Live orders as rows of one Float64Array (every field is a safe integer, so doubles hold them
