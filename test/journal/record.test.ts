@@ -113,6 +113,23 @@ describe('record encoding', () => {
     }
   });
 
+  it('decodes from views at different offsets of one ArrayBuffer, alternately (the decoder keeps a view per buffer)', () => {
+    const { buf, end } = encode(EXAMPLES[0]!);
+    const record = buf.subarray(3, end);
+    const shared = new ArrayBuffer(2 * record.length + 13);
+    const first = Buffer.from(shared, 5, record.length);
+    const second = Buffer.from(shared, 5 + record.length + 3, record.length);
+    record.copy(first);
+    record.copy(second);
+    second.writeDoubleLE(SEQ + 1, 5); // the stamped seq of the second copy differs
+    const expected = viaJson(EXAMPLES[0]!);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(decodeCommand(first, 0, first.length), expected);
+      assert.deepEqual(decodeCommand(second, 0, second.length), { ...expected, seq: SEQ + 1 });
+      assert.deepEqual(decodeCommand(buf, 3, end), expected);
+    }
+  });
+
   it('reads JSON payloads (version-1 records and the fallback)', () => {
     const b = Buffer.from(JSON.stringify({ seq: 1, time: 2, type: 'Tick' }));
     assert.equal(b[0], JSON_KIND);
