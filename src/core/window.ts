@@ -3,7 +3,7 @@
 import { MAX_SAFE } from './arith.js';
 
 export const MINUTE_US = 60_000_000;
-export const DAY_US = 86_400_000_000;
+const DAY_US = 86_400_000_000;
 const TICKER_BUCKETS = 1440;
 const VOLUME_BUCKETS = 30;
 
