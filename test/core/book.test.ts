@@ -23,14 +23,10 @@ function snapshot(book: Book, pool: OrderPool) {
   return { size: book.size, bids: side(true), asks: side(false) };
 }
 
-test('FastBook behaves exactly like the naive book', () => {
-  const opArb: fc.Arbitrary<BookOp> = fc.oneof(
-    { weight: 5, arbitrary: fc.record({ k: fc.constant('insert' as const), bid: fc.boolean(), price: fc.integer({ min: 1, max: 12 }), q: fc.integer({ min: 1, max: 9 }) }) },
-    { weight: 3, arbitrary: fc.record({ k: fc.constant('remove' as const), pick: fc.nat() }) },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant('reduce' as const), pick: fc.nat(), by: fc.integer({ min: 0, max: 8 }) }) },
-  );
+/** Runs random op sequences on a FastBook and the naive book side by side; their views must agree after every op. */
+function checkAgainstNaive(opArb: fc.Arbitrary<BookOp>, maxLength: number, numRuns: number, seed: number): void {
   fc.assert(
-    fc.property(fc.array(opArb, { maxLength: 200, size: 'max' }), (ops) => {
+    fc.property(fc.array(opArb, { maxLength, size: 'max' }), (ops) => {
       // Each book has its own pool, so a bug that writes another order's row shows up as a difference.
       const fastPool = new OrderPool();
       const naivePool = new OrderPool();
@@ -64,8 +60,29 @@ test('FastBook behaves exactly like the naive book', () => {
         assert.deepEqual(snapshot(fast, fastPool), snapshot(naive, naivePool));
       }
     }),
-    { numRuns: 300, seed: 7 },
+    { numRuns, seed },
   );
+}
+
+test('FastBook behaves exactly like the naive book', () => {
+  const opArb: fc.Arbitrary<BookOp> = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ k: fc.constant('insert' as const), bid: fc.boolean(), price: fc.integer({ min: 1, max: 12 }), q: fc.integer({ min: 1, max: 9 }) }) },
+    { weight: 3, arbitrary: fc.record({ k: fc.constant('remove' as const), pick: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant('reduce' as const), pick: fc.nat(), by: fc.integer({ min: 0, max: 8 }) }) },
+  );
+  checkAgainstNaive(opArb, 200, 300, 7);
+});
+
+test('FastBook behaves exactly like the naive book over many prices and deep queues (emptied levels kept, purged, dropped)', () => {
+  // Hundreds of prices empty on each side (past the 256 emptied levels a side keeps, so they are
+  // purged), and a few hot prices whose queues grow past 64 orders (such a level is not kept).
+  const opArb: fc.Arbitrary<BookOp> = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ k: fc.constant('insert' as const), bid: fc.boolean(), price: fc.integer({ min: 1, max: 2_000 }), q: fc.integer({ min: 1, max: 9 }) }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant('insert' as const), bid: fc.boolean(), price: fc.integer({ min: 1_000, max: 1_002 }), q: fc.integer({ min: 1, max: 9 }) }) },
+    { weight: 5, arbitrary: fc.record({ k: fc.constant('remove' as const), pick: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('reduce' as const), pick: fc.nat(), by: fc.integer({ min: 0, max: 8 }) }) },
+  );
+  checkAgainstNaive(opArb, 3_000, 4, 11);
 });
 
 test('FastBook: priority within a level is arrival order; forEach can stop early', () => {
@@ -104,7 +121,7 @@ test('FastBook: an emptied price level reused at another price starts empty and 
   book.insert(b);
   book.remove(a);
   book.remove(b);
-  // The level of price 10 is now a spare; the next new level takes it over.
+  // The level of price 10 is emptied (kept for price 10, or a spare for another price).
   const c = o(3, 20, 5);
   const d = o(4, 5, 1);
   book.insert(c);
