@@ -309,7 +309,7 @@ class Side {
   /**
    * Emptied levels left in byPrice (count 0, out of `levels`): near the touch a price empties
    * and refills all the time, and re-attaching its level saves a map insert and delete (with
-   * the rehashing their churn causes), ~1 % of the engine's instructions. At most SPARE_LEVELS;
+   * the rehashing their churn causes), ~2 % of the engine's instructions. At most SPARE_LEVELS;
    * past that they are purged from the map into `spare`.
    */
   private detached = 0;
