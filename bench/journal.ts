@@ -176,45 +176,61 @@ function setupCommands(users: number): UnstampedCommand[] {
   return cmds;
 }
 
+/**
+ * The workload as the sequencer gets it (unstamped), from a shadow engine through the bench
+ * driver; and, into `engineAlone`, the in-memory engine's throughput on the same stream, stamped.
+ */
+function buildWorkload(engineAlone: { ops: number; cpuUsPerOp: number }): UnstampedCommand[] {
+  const shadow = new Engine(config);
+  const driver = new OpenfloorDriver(shadow);
+  driver.setup(USERS);
+  if (driver.userIds.some((id, i) => id !== i + 1)) throw new Error('unexpected user ids');
+  const w = generateWorkload({ count: COMMANDS, users: USERS });
+  const cmds: UnstampedCommand[] = [];
+  const stamped: Command[] = [];
+  for (let i = 0; i < COMMANDS; i++) {
+    const cmd = driver.command(w, i);
+    driver.out.length = 0;
+    driver.observe(shadow.apply(cmd, driver.out), driver.out);
+    stamped.push(cmd);
+    cmds.push(strip(cmd));
+  }
+  log(`workload: ${COMMANDS} commands, ${driver.trades} trades, ${driver.live.length} resting at the end`);
+
+  // The in-memory engine alone, same stream.
+  let engineCpuUs = 0;
+  const engineOps = ((): number => {
+    const e = new Engine(config);
+    new OpenfloorDriver(e).setup(USERS);
+    const out: EngineEvent[] = [];
+    const c = process.cpuUsage();
+    const t = performance.now();
+    for (let i = 0; i < stamped.length; i++) {
+      out.length = 0;
+      e.apply(stamped[i]!, out);
+    }
+    const ops = stamped.length / ((performance.now() - t) / 1000);
+    const cu = process.cpuUsage(c);
+    engineCpuUs = (cu.user + cu.system) / stamped.length;
+    if (e.stateHash() !== shadow.stateHash()) throw new Error('engine-only run differs from the shadow engine');
+    return ops;
+  })();
+  log(`engine alone: ${Math.round(engineOps)} ops/s`);
+  engineAlone.ops = engineOps;
+  engineAlone.cpuUsPerOp = engineCpuUs;
+  return cmds;
+}
+
 async function main(): Promise<void> {
   const dirs: string[] = [];
   try {
-    // ------------------------------------------------ workload on a shadow engine
-    const shadow = new Engine(config);
-    const driver = new OpenfloorDriver(shadow);
-    driver.setup(USERS);
-    if (driver.userIds.some((id, i) => id !== i + 1)) throw new Error('unexpected user ids');
-    const w = generateWorkload({ count: COMMANDS, users: USERS });
-    const cmds: UnstampedCommand[] = [];
-    const stamped: Command[] = [];
-    for (let i = 0; i < COMMANDS; i++) {
-      const cmd = driver.command(w, i);
-      driver.out.length = 0;
-      driver.observe(shadow.apply(cmd, driver.out), driver.out);
-      stamped.push(cmd);
-      cmds.push(strip(cmd));
-    }
-    log(`workload: ${COMMANDS} commands, ${driver.trades} trades, ${driver.live.length} resting at the end`);
-
-    // ------------------------------------------------ the in-memory engine alone, same stream
-    let engineCpuUs = 0;
-    const engineOps = ((): number => {
-      const e = new Engine(config);
-      new OpenfloorDriver(e).setup(USERS);
-      const out: EngineEvent[] = [];
-      const c = process.cpuUsage();
-      const t = performance.now();
-      for (let i = 0; i < stamped.length; i++) {
-        out.length = 0;
-        e.apply(stamped[i]!, out);
-      }
-      const ops = stamped.length / ((performance.now() - t) / 1000);
-      const cu = process.cpuUsage(c);
-      engineCpuUs = (cu.user + cu.system) / stamped.length;
-      if (e.stateHash() !== shadow.stateHash()) throw new Error('engine-only run differs from the shadow engine');
-      return ops;
-    })();
-    log(`engine alone: ${Math.round(engineOps)} ops/s`);
+    // ------------------------------------------------ workload, and the in-memory engine alone
+    // In a function of its own so that the shadow engine and the stamped copy of the workload are
+    // garbage before the phases below: a million live objects the bench keeps would slow every
+    // later phase's GC (the replay's above all), and no server holds them.
+    const engineAlone = { ops: 0, cpuUsPerOp: 0 };
+    let cmds: UnstampedCommand[] | undefined = buildWorkload(engineAlone);
+    const { ops: engineOps, cpuUsPerOp: engineCpuUs } = engineAlone;
 
     // ------------------------------------------------ 1. journaled throughput
     const dir = tmp('run');
@@ -239,6 +255,10 @@ async function main(): Promise<void> {
     const journalOnlyDir = crashCopy(dir, 'replay-journal', dirs);
     const coldDir = crashCopy(dir, 'cold', dirs);
     await store.sequencer.close();
+    const liveHash = store.engine.stateHash();
+    // Phase 4 replays the first 20,000 PlaceOrders on top of its book; the rest is dropped (see buildWorkload).
+    const tail = cmds.slice(0, Math.min(cmds.length, 20_000)).filter((c) => c.type === 'PlaceOrder');
+    cmds = undefined;
     // In this process (JIT warm from phase 1): every command journaled since the last snapshot
     // (there is none), from opening the store to a serving-ready engine. The issue's restart
     // case is the same open in a fresh process (coldOpen, below).
@@ -246,10 +266,10 @@ async function main(): Promise<void> {
     const rp = await openStore({ dataDir: replayDir, fsync: 'off' }, config, silent);
     const restartTailMs = performance.now() - tOpen;
     const replayOps = rp.recovery.replayed / (rp.recovery.ms / 1000);
-    if (rp.engine.stateHash() !== store.engine.stateHash()) throw new Error('replayed state differs from the live state');
+    if (rp.engine.stateHash() !== liveHash) throw new Error('replayed state differs from the live state');
     log(`replay: ${rp.recovery.replayed} records in ${rp.recovery.ms.toFixed(0)} ms`);
     await rp.sequencer.close();
-    const cold = await coldOpen(coldDir, store.engine.stateHash());
+    const cold = await coldOpen(coldDir, liveHash);
     if (cold.replayed !== rp.recovery.replayed) throw new Error(`cold open replayed ${cold.replayed}, the warm one ${rp.recovery.replayed}`);
     log(`restart (fresh process, no snapshot, ${cold.replayed} journal records): ${cold.ms.toFixed(0)} ms from spawn`);
     // Where replay time goes: read + CRC scan, decode, and the engine's apply, timed apart.
@@ -345,7 +365,6 @@ async function main(): Promise<void> {
     log(`snapshot: ${restingCount} resting orders, ${(snapBytes / 1e6).toFixed(1)} MB, ${snap.ms.toFixed(0)} ms, stall ${snap.stallMs.toFixed(1)} ms, event-loop max delay ${loopMaxMs.toFixed(1)} ms`);
 
     // ------------------------------------------------ 4. restart = snapshot + journal tail
-    const tail = cmds.slice(0, Math.min(cmds.length, 20_000)).filter((c) => c.type === 'PlaceOrder');
     // A second snapshot after the first 1,000 of them, into the same buffer (Engine.serializeForSnapshot).
     const tTail = performance.now();
     await pump(s.sequencer, tail.slice(0, 1000), WINDOW);

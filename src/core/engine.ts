@@ -350,6 +350,12 @@ export class Engine implements EngineApi {
     private readonly bookFactory: BookFactory = (pool) => new FastBook(pool),
   ) {
     this.prng = new Prng(config.seed);
+    // A second store with another value: V8 treats a field stored only once as a constant and
+    // compiles that into the functions reading it. In a process that ran apply() before its first
+    // applyQuiet() (bench:journal's warm replay, tests), that first `emit = false` then
+    // deoptimised every engine function at once. (Same as OrderPool's growable fields.)
+    this.emit = false;
+    this.emit = true;
     for (const a of config.assets) {
       const r = this.addAsset(a);
       if (r !== null) throw new Error(`invalid asset ${JSON.stringify(a)}: ${r}`);
