@@ -142,6 +142,41 @@ test('maker and taker rates follow the 30-day volume tier of each party, in the 
   );
 });
 
+test('one command that trades with many users reports every changed volume once, in order of first change', () => {
+  const h = Harness.of(testConfig());
+  // 20 makers at 20 prices: a market buy sweeping them changes 42 (user, asset) volumes, more
+  // than the engine's lists start with.
+  const makers = Array.from({ length: 20 }, () => h.user({ [XBT]: 1_000_000 }));
+  makers.forEach((m, i) => h.limit(m, -1_000, 1_000_000 + i));
+  const taker = h.user({ [USDT]: 1_000_000_000 });
+  const step = h.place(taker, { quantity: 20_000 });
+  assert.equal(ofType(step.events, 'OrdersMatched').length, 20);
+  const tv = ofType(step.events, 'TradeVolumeChanged');
+  const expected: [number, number, number][] = [];
+  for (const m of makers) {
+    if (expected.length === 0) expected.push([taker, XBT, 0], [taker, USDT, 0]);
+    expected.push([m, XBT, 0], [m, USDT, 0]);
+  }
+  for (const e of expected) e[2] = h.engine.tradeVolume(e[0], e[1]);
+  assert.deepEqual(
+    tv.map((e) => [e.userId, e.asset, e.volume]),
+    expected,
+  );
+  assert.equal(expected[0]![2], 20_000);
+  // And the next command starts a fresh list.
+  h.limit(makers[0]!, -1_000, 2_000_000);
+  const next = h.place(taker, { quantity: 1_000, price: 2_000_000 });
+  assert.deepEqual(
+    ofType(next.events, 'TradeVolumeChanged').map((e) => [e.userId, e.asset]),
+    [
+      [taker, XBT],
+      [taker, USDT],
+      [makers[0], XBT],
+      [makers[0], USDT],
+    ],
+  );
+});
+
 /** Exact rational totals vs. stochastic ones over many trades. */
 function roundingRun(seed: number, trades: number) {
   const h = Harness.of(testConfig({ seed, fees: [{ minVolume: 0, makerPpm: 1_234, takerPpm: 2_345 }] }));
