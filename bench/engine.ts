@@ -13,6 +13,8 @@
 //      (same_stream). Commands are built outside the timed loops as exchange-core's benchmarks
 //      pre-generate theirs: building input is not the engine's work, and it took ~a third of the
 //      driver run's time.
+//      openfloor_rounds_minor_faults: each round's minor page faults (fresh memory: ~10 µs each on
+//      the development VM), to tell a round slowed by heap growth from one slowed by the host.
 //   2. latency: the same stream again; after the warm-up every command's engine call alone is
 //      timed with process.hrtime.bigint() (all of them, not a sample) → p50 / p99 / p99.9 / max.
 //   3. heap: global.gc(), then N non-crossing resting orders, global.gc() again; the growth of
@@ -133,6 +135,8 @@ interface Throughput {
   opsPerS: number;
   /** Ops per second of process CPU time (user + system, all threads): less sensitive to a busy machine. */
   cpuOpsPerS: number;
+  /** Minor page faults during the block (each costs ~10 µs on the development VM). */
+  minorFaults: number;
 }
 
 /** driver.step over ops [warmup, length), timed as one block, recording each Command and cancel target. */
@@ -147,13 +151,15 @@ function measuredRecording(driver: OpenfloorDriver<Engine>, w: Workload, warmup:
 
 /** Runs f once, timed by the wall clock and by process CPU time, as n ops. */
 function timedBlock(n: number, f: () => void): Throughput {
+  const faults0 = process.resourceUsage().minorPageFault;
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   f();
   const t1 = process.hrtime.bigint();
   const cpu = process.cpuUsage(c0);
+  const minorFaults = process.resourceUsage().minorPageFault - faults0;
   const seconds = Number(t1 - t0) / 1e9;
-  return { seconds, opsPerS: n / seconds, cpuOpsPerS: n / ((cpu.user + cpu.system) / 1e6) };
+  return { seconds, opsPerS: n / seconds, cpuOpsPerS: n / ((cpu.user + cpu.system) / 1e6), minorFaults };
 }
 
 /**
@@ -460,6 +466,7 @@ function main(): void {
     openfloor_ops_per_s: round(ofT.opsPerS),
     openfloor_best_ops_per_s: round(ofBest.opsPerS),
     openfloor_rounds_ops_per_s: rounds.map((t) => round(t.opsPerS)),
+    openfloor_rounds_minor_faults: rounds.map((t) => t.minorFaults),
     openfloor_driver_ops_per_s: round(driverT.opsPerS),
     peer_ops_per_s: peerT === null ? null : round(peerT.opsPerS),
     ratio: ratio === null ? null : round(ratio, 2),

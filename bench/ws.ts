@@ -37,7 +37,10 @@
 //       got round to sending it, so a late client does not hide latency) to its acknowledgement.
 //       rate_achieved_per_s = acknowledgements in the window / window. rate_client_loop_delay_p99_ms
 //       is the client process's own event-loop delay: latency it adds on top of the server's;
-//       rate_client_cpu_us_per_cmd its CPU time in the window / acks.
+//       rate_client_send_lag_p50_ms / _p99_ms how late the client wrote commands after their
+//       scheduled time (its 1 ms timer, its own GC and CPU share): the part of rate_p50/p99 that
+//       happened before the server saw the command; rate_client_cpu_us_per_cmd its CPU time in
+//       the window / acks.
 //
 // Fan-out phase (--phases fanout):
 //   fanout_p99_ms           1,000 WatchOrders subscribers while the book changes 2,000 times/s:
@@ -419,6 +422,9 @@ async function childRate(t: Extract<ChildTask, { kind: 'rate' }>): Promise<unkno
   // Per connection: ids of its acknowledged, not yet cancelled orders.
   const live = conns.map(() => [] as number[]);
   const lat: number[] = [];
+  // How late the client sent each command (its timer tick, its own GC and event loop): part of
+  // `lat`, and not the server's doing.
+  const sendLag: number[] = [];
   let measuring = false;
   let acks = 0;
   let failure: Error | undefined;
@@ -435,11 +441,13 @@ async function childRate(t: Extract<ChildTask, { kind: 'rate' }>): Promise<unkno
     next = (next + 1) % conns.length;
     const c = conns[i]!;
     const own = live[i]!;
+    const sentAt = performance.now();
     const done = (r: Record<string, unknown>): void => {
       const now = performance.now();
       if (r.error_code !== 0) failure ??= new Error(`command failed: ${JSON.stringify(r)}`);
       if (measuring) {
         lat.push(now - due);
+        sendLag.push(sentAt - due);
         acks++;
       }
     };
@@ -481,6 +489,7 @@ async function childRate(t: Extract<ChildTask, { kind: 'rate' }>): Promise<unkno
   for (const c of conns) c.close();
   if (failure) throw failure;
   const sorted = Float64Array.from(lat).sort();
+  const sortedLag = Float64Array.from(sendLag).sort();
   return {
     rate_target_per_s: t.rate,
     rate_achieved_per_s: round(acks / (elapsed / 1000), 1),
@@ -488,6 +497,8 @@ async function childRate(t: Extract<ChildTask, { kind: 'rate' }>): Promise<unkno
     rate_p99_ms: round(percentile(sorted, 99)),
     rate_p999_ms: round(percentile(sorted, 99.9)),
     rate_acks: acks,
+    rate_client_send_lag_p50_ms: round(percentile(sortedLag, 50)),
+    rate_client_send_lag_p99_ms: round(percentile(sortedLag, 99)),
     rate_client_loop_delay_p99_ms: round(loop.percentile(99) / 1e6, 2),
     rate_client_cpu_us_per_cmd: round((cpu.user + cpu.system) / acks, 2),
   };
