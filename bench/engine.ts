@@ -13,7 +13,7 @@
 //      (same_stream). Commands are built outside the timed loops as exchange-core's benchmarks
 //      pre-generate theirs: building input is not the engine's work, and it took ~a third of the
 //      driver run's time.
-//      openfloor_rounds_minor_faults: each round's minor page faults (fresh memory: ~10 µs each on
+//      openfloor_rounds_minor_faults: each round's minor page faults (fresh memory: 10–20 µs each on
 //      the development VM), to tell a round slowed by heap growth from one slowed by the host.
 //   2. latency: the same stream again; after the warm-up every command's engine call alone is
 //      timed with process.hrtime.bigint() (all of them, not a sample) → p50 / p99 / p99.9 / max.
@@ -135,7 +135,7 @@ interface Throughput {
   opsPerS: number;
   /** Ops per second of process CPU time (user + system, all threads): less sensitive to a busy machine. */
   cpuOpsPerS: number;
-  /** Minor page faults during the block (each costs ~10 µs on the development VM). */
+  /** Minor page faults during the block (each costs 10–20 µs on the development VM). */
   minorFaults: number;
 }
 

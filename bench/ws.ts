@@ -422,8 +422,8 @@ async function childRate(t: Extract<ChildTask, { kind: 'rate' }>): Promise<unkno
   // Per connection: ids of its acknowledged, not yet cancelled orders.
   const live = conns.map(() => [] as number[]);
   const lat: number[] = [];
-  // How late the client sent each command (its timer tick, its own GC and event loop): part of
-  // `lat`, and not the server's doing.
+  // How late the client sent each command (its timer tick, its own GC, its share of the cores):
+  // the part of `lat` that passed before the server could see the command.
   const sendLag: number[] = [];
   let measuring = false;
   let acks = 0;
