@@ -4,12 +4,17 @@
 // largest cost of placing an order. This table allocates nothing after it has grown.
 //
 // Open addressing with linear probing over a power-of-two table, multiplicative (Fibonacci)
-// hashing of the id, backward-shift deletion (no tombstones), load factor between 1/8 and 1/2.
-// Order ids are issued by the engine, one after another, so they spread evenly. Not the id's
-// low bits as the home slot: consecutive ids then fill one contiguous run of slots, and both
-// backward-shift deletion and a probe landing inside the run walk to its end (with 1,000,000
-// resting orders a cancel cost ~150 µs). Ids and handles are numbers side by side, so a probe
-// compares ids without touching any order's memory.
+// hashing, backward-shift deletion (no tombstones), load factor between 1/8 and 1/2. Order ids
+// are issued by the engine, one after another. Not the id's low bits as the home slot:
+// consecutive ids then fill one contiguous run of slots, and both backward-shift deletion and a
+// probe landing inside the run walk to its end (with 1,000,000 resting orders a cancel cost
+// ~150 µs). Instead the id's group of four (id >>> 2) is hashed and the four take 64 adjacent
+// bytes of slots (one or two cache lines, one page): orders placed one after another are added
+// and looked up in memory already in cache, not in a line and often a page of their own each.
+// bench:engine ran faster than with every id hashed on its own in 4 alternating pairs of 4
+// (8–13 % in the three quieter ones), and the groups tile the table, so consecutive ids
+// still sit at their home slots. Ids and handles are numbers side by
+// side, so a probe compares ids without touching any order's memory.
 import { NO_ORDER } from './book.js';
 
 const MIN_BITS = 6;
@@ -24,11 +29,15 @@ export class OrderTable {
   private mask = (1 << MIN_BITS) - 1;
   size = 0;
 
-  /** Home slot of an id: both 32-bit halves mixed, the top `bits` bits of the product. */
+  /**
+   * Home slot of an id: its group (id >>> 2, both 32-bit halves mixed) hashed to the top
+   * `bits - 2` bits of the product, then the id's place in its group of four.
+   */
   private home(id: number): number {
     const lo = id >>> 0;
     const hi = (id / 4294967296) >>> 0;
-    return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> (32 - this.bits);
+    const group = Math.imul((lo >>> 2) ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> (34 - this.bits);
+    return (group << 2) | (lo & 3);
   }
 
   /** The handle of the order with this id, or NO_ORDER. */
