@@ -15,6 +15,8 @@
 //      driver run's time.
 //      openfloor_rounds_minor_faults: each round's minor page faults (fresh memory: 10–20 µs each on
 //      the development VM), to tell a round slowed by heap growth from one slowed by the host.
+//      host_memory_ns_per_round: the host's memory latency read just before each round (ns per
+//      dependent load through 16 MB, bench/host-probe.ts), the other half of that question.
 //   2. latency: the same stream again; after the warm-up every command's engine call alone is
 //      timed with process.hrtime.bigint() (all of them, not a sample) → p50 / p99 / p99.9 / max.
 //   3. heap: global.gc(), then N non-crossing resting orders, global.gc() again; the growth of
@@ -33,6 +35,7 @@ import { parseArgs } from 'node:util';
 import { defaultEngineConfig } from '../src/core/default-config.js';
 import { Engine } from '../src/core/engine.js';
 import type { Command, CommandResult, EngineConfig, EngineEvent, PlaceOrder } from '../src/core/types.js';
+import { MemoryLatencyProbe } from './host-probe.js';
 import { PEER_PACKAGE, PEER_VERSION, PeerDriver, type PeerStream } from './peer.js';
 import {
   BENCH_EPOCH_US,
@@ -394,8 +397,11 @@ function main(): void {
   // Several rounds, each on a fresh engine: this VM's speed drifts by a third within minutes, so
   // one round says more about the minute than about the engine. The median round is the figure.
   const rounds: Throughput[] = [];
+  const hostMemoryNs: number[] = [];
+  let probe: MemoryLatencyProbe | null = new MemoryLatencyProbe();
   let sameState = true;
   for (let r = 0; r < opt.rounds; r++) {
+    hostMemoryNs.push(probe.measure());
     const timed = newOpenfloor(config, opt.users);
     const run = applyRecorded(timed.engine, commands, opt.warmup);
     // The recorded run must be the shadow's run: same events, same final state.
@@ -409,7 +415,9 @@ function main(): void {
   const ofT = byRate[(byRate.length - 1) >> 1]!;
   const ofBest = byRate[byRate.length - 1]!;
   log(`openfloor: ${round(ofT.opsPerS)} ops/s (median of ${rounds.length} rounds; ${rounds.map((t) => round(t.opsPerS)).join(', ')}), ${ofEvents} events`);
+  log(`host memory latency before each round: ${hostMemoryNs.map((x) => round(x, 1)).join(', ')} ns per load`);
   commands = null;
+  probe = null;
   fullGc();
 
   let peerT: Throughput | null = null;
@@ -467,6 +475,7 @@ function main(): void {
     openfloor_best_ops_per_s: round(ofBest.opsPerS),
     openfloor_rounds_ops_per_s: rounds.map((t) => round(t.opsPerS)),
     openfloor_rounds_minor_faults: rounds.map((t) => t.minorFaults),
+    host_memory_ns_per_round: hostMemoryNs.map((x) => round(x, 1)),
     openfloor_driver_ops_per_s: round(driverT.opsPerS),
     peer_ops_per_s: peerT === null ? null : round(peerT.opsPerS),
     ratio: ratio === null ? null : round(ratio, 2),
