@@ -5,10 +5,12 @@
 // caches, which the host's other tenants share. The engine's random reads (order rows, the id
 // table, the users' balances, ~15 MB at 100,000 resting orders) are that kind of access. This
 // probe follows a chain of dependent loads through a 16 MB random cycle, which the VM's caches
-// do not hold (4 MB: ~20 ns per load; 16 MB: 140–175 ns), and reports ns per load: on
-// 2026-12-06, rounds taken after a reading over ~165 ns ran at 0.64–0.77M commands/s, and
-// rounds after readings under ~160 ns at 0.9–1.13M. A slow round beside a slow reading is the
-// host; a slow round beside a fast reading is worth a look.
+// do not hold (4 MB: ~20 ns per load; 16 MB: 66–175 ns over 2026-12-06), and reports ns per
+// load. It describes the minute, not each round: that evening, rounds after readings over
+// ~165 ns ran at 0.64–0.77M commands/s and rounds after readings under ~160 ns mostly at
+// 0.9–1.13M, and in a later minute of 66–101 ns three rounds ran at 1.30M, yet two at 0.66M and
+// 0.74M. Slow rounds under slow readings are the host; a whole run of slow rounds under fast
+// readings is worth a look.
 import { Sfc32 } from './workload.js';
 
 export class MemoryLatencyProbe {
