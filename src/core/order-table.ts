@@ -12,9 +12,9 @@
 // bytes of slots (one or two cache lines, one page): orders placed one after another are added
 // and looked up in memory already in cache, not in a line and often a page of their own each.
 // bench:engine ran faster than with every id hashed on its own in 4 alternating pairs of 4
-// (8–13 % in the three quieter ones), and the groups tile the table, so consecutive ids
-// still sit at their home slots. Ids and handles are numbers side by
-// side, so a probe compares ids without touching any order's memory.
+// (8–13 % in the three quieter ones), and the groups tile the table, so consecutive ids still
+// sit at their home slots. Ids and handles are numbers side by side, so a probe compares ids
+// without touching any order's memory.
 import { NO_ORDER } from './book.js';
 
 const MIN_BITS = 6;

@@ -11,7 +11,7 @@ import { ok, Harness, USDT, XBT } from './helpers.js';
 setFlagsFromString('--allow-natives-syntax');
 const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
 
-test('every hot event shares its template hidden class, whatever its numbers', () => {
+test("every hot event shares its template's hidden class, whatever its numbers", () => {
   const h = Harness.of();
   // Large balances and small ones, so fields see both small integers and boxed numbers.
   const a = h.user({ [XBT]: 2 ** 40, [USDT]: 2 ** 45 });
