@@ -17,7 +17,7 @@
 // hidden class, so a key added on one side only fails there rather than silently costing speed.
 import type { EngineEvent } from './types.js';
 
-type HotEventType = 'OrderOpened' | 'OrderModified' | 'OrderClosed' | 'OrdersMatched' | 'BalanceChanged' | 'TradeVolumeChanged';
+export type HotEventType = Extract<EngineEvent['type'], 'OrderOpened' | 'OrderModified' | 'OrderClosed' | 'OrdersMatched' | 'BalanceChanged' | 'TradeVolumeChanged'>;
 
 const n = null;
 
@@ -51,8 +51,3 @@ export const EVENT_SHAPE_TEMPLATES: Readonly<Record<HotEventType, object>> = {
   BalanceChanged: { type: 'BalanceChanged', userId: n, asset: n, available: n, reserved: n },
   TradeVolumeChanged: { type: 'TradeVolumeChanged', userId: n, asset: n, volume: n },
 };
-
-/** Whether an event's type has a template (the test's filter). */
-export function hasShapeTemplate(e: EngineEvent): e is Extract<EngineEvent, { type: HotEventType }> {
-  return Object.prototype.hasOwnProperty.call(EVENT_SHAPE_TEMPLATES, e.type);
-}
